@@ -1,0 +1,36 @@
+# Every target creates .venv when it is missing, so a fresh clone needs only `make run` or `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP_FLAGS := --disable-pip-version-check -q -c constraints.txt
+# One torch/BLAS thread per process: the CPU machines we target have 2 cores shared by several jobs.
+export OMP_NUM_THREADS ?= 1
+
+.PHONY: run test bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/gengap gp eval --out runs/demo --n 234 --seed 0
+	$(BIN)/gengap gp show --split id --seed 0 --out runs/demo/hand-id.png
+	$(BIN)/gengap gp show --split ood-visual --seed 0 --out runs/demo/hand-ood-visual.png
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

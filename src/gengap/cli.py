@@ -1,0 +1,141 @@
+"""The ``gengap`` command line. Errors a user can cause end in one line that says what to fix."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _gp_game(args: argparse.Namespace, split: str | None = None):  # noqa: ANN202 - imported lazily
+    from gengap.gp.game import GeneralPoints
+    from gengap.gp.splits import get_split
+
+    return GeneralPoints(
+        split=get_split(split or args.split),
+        vision=args.vision,
+        style=args.style,
+        verify_iter=args.verify_iter,
+        image_size=args.image_size,
+    )
+
+
+def _add_game_args(p: argparse.ArgumentParser, split: bool = True) -> None:
+    if split:
+        p.add_argument("--split", default="id", help="split name (see `gengap gp splits`) or a .json split file")
+    p.add_argument("--vision", action="store_true", help="GP-VL: cards shown only in an image")
+    p.add_argument("--style", default="paper", choices=["paper", "compact"], help="prompt and answer style")
+    p.add_argument("--verify-iter", type=int, default=5, help="attempts per episode (1 = single-turn)")
+    p.add_argument("--image-size", type=int, default=1200, help="table image size in pixels (VL)")
+
+
+def cmd_gp_eval(args: argparse.Namespace) -> int:
+    from gengap.gp.evaluate import evaluate, table_row
+    from gengap.gp.policies import get_policy
+    from gengap.core.report import markdown_table
+
+    splits = [s for s in args.splits.split(",") if s]
+    policies = {name: get_policy(name) for name in args.policies.split(",") if name}
+    game = _gp_game(args, splits[0])
+    summaries = evaluate(policies, game, splits, n=args.n, seed=args.seed, out=args.out, progress=not args.quiet)
+    print(markdown_table([table_row(s) for s in summaries]))
+    print(f"wrote {Path(args.out) / 'episodes.jsonl'}, summary.json, summary.md, summary.csv")
+    return 0
+
+
+def cmd_gp_show(args: argparse.Namespace) -> int:
+    from gengap.gp.render import save_png
+
+    game = _gp_game(args)
+    ep = game.episode(args.seed, cards=args.cards.split(",") if args.cards else None)
+    path = save_png(ep.image, args.out)
+    print(f"{path}: {' '.join(ep.hand.ranks)} ({', '.join(ep.hand.suits)}), values {list(ep.values)}, "
+          f"target {ep.target}, e.g. {ep.solutions[0] if ep.solutions else 'no solution'}")
+    return 0
+
+
+def cmd_gp_data(args: argparse.Namespace) -> int:
+    from gengap.gp.expert import write_dataset
+
+    game = _gp_game(args)
+    path = write_dataset(
+        game, args.out, n=args.n, seed=args.seed, kind=args.kind, thought=args.thought, progress=not args.quiet
+    )
+    print(f"wrote {args.n} {args.kind} conversations to {path}")
+    return 0
+
+
+def cmd_gp_play(args: argparse.Namespace) -> int:
+    from gengap.gp.play import play
+
+    solved = play(_gp_game(args), args.seed)
+    return 0 if solved else 1
+
+
+def cmd_gp_splits(args: argparse.Namespace) -> int:
+    from gengap.gp.splits import SPLITS
+
+    for name, split in SPLITS.items():
+        print(f"{name:16} {split.description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gengap", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    gp = sub.add_parser("gp", help="GeneralPoints: evaluate, render, write SFT data, play").add_subparsers(
+        dest="gp_command", required=True
+    )
+
+    p = gp.add_parser("eval", help="play the evaluation sets with scripted policies and write reports")
+    _add_game_args(p, split=False)
+    p.add_argument("--policies", default="oracle,rule-reader,rule-blind,noisy,random")
+    p.add_argument("--splits", default="id,ood-rule,ood-visual,fake-rule")
+    p.add_argument("--n", type=int, default=234, help="episodes per split (the paper uses 234)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/gp-eval", help="output folder (rerun to resume)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_gp_eval)
+
+    p = gp.add_parser("show", help="render a hand as a PNG")
+    _add_game_args(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cards", default=None, help="fixed ranks, e.g. 3,3,8,8")
+    p.add_argument("--out", default="hand.png")
+    p.set_defaults(func=cmd_gp_show)
+
+    p = gp.add_parser("data", help="write expert SFT conversations as JSON lines")
+    _add_game_args(p)
+    p.add_argument("--kind", default="optimal", choices=["optimal", "suboptimal"])
+    p.add_argument("--thought", action="store_true", help="add a short reasoning field to each answer")
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/gp-data/train.jsonl")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_gp_data)
+
+    p = gp.add_parser("play", help="play a hand in the terminal")
+    _add_game_args(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_gp_play)
+
+    p = gp.add_parser("splits", help="list the named splits")
+    p.set_defaults(func=cmd_gp_splits)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        print(f"gengap: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gengap: interrupted; finished work is saved, rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

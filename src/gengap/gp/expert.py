@@ -1,0 +1,168 @@
+"""Expert data for SFT: optimal single-turn answers and sub-optimal multi-turn trajectories.
+
+Rows are chat conversations in the Hugging Face ``messages`` format that TRL's ``SFTTrainer`` reads. Vision
+rows put every turn's content in the list-of-parts form (``[{"type": "image"}, {"type": "text", ...}]``) and
+carry an ``images`` column of PNG paths relative to the data file, as TRL's vision-language examples do.
+
+Sub-optimal trajectories (the paper's ablation) play wrong attempts through the real verifier, so the
+feedback turns in the data are exactly what the model will see during RL.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from gengap.core.episode import episode_seed
+from gengap.core.io import JsonlAppender, read_jsonl
+from gengap.gp.cards import RANKS
+from gengap.gp.game import GeneralPoints, GPEpisode
+from gengap.gp.policies import random_formula
+from gengap.gp.prompts import format_answer
+from gengap.gp.verifier import Outcome, verify
+
+KINDS = ("optimal", "suboptimal")
+
+
+def thought_text(ep: GPEpisode, formula: str) -> str:
+    """A short chain of thought: the rule applied to the cards, then the formula."""
+    pairs = ", ".join(f"{r}={v}" for r, v in zip(ep.hand.ranks, ep.stated_values, strict=True))
+    return f"Under the stated rule the cards are {pairs}. {formula} = {ep.target}."
+
+
+def _expert_answer(ep: GPEpisode, rng: random.Random, thought: bool) -> str:
+    formula = rng.choice(ep.solutions)
+    return _format(ep, ep.values, formula, thought_text(ep, formula) if thought else None)
+
+
+def _format(ep: GPEpisode, numbers: Any, formula: str, thought: str | None = None, cards: Any = None) -> str:
+    game = ep.game
+    show_cards = game.vision or game.style == "paper"
+    return format_answer(
+        formula,
+        numbers,
+        (cards or ep.hand.ranks) if show_cards else None,
+        ep.target,
+        style=game.style,
+        thought=thought,
+    )
+
+
+def _wrong_answer(ep: GPEpisode, rng: random.Random) -> str:
+    """A plausible mistake: a misread card (vision), a number that is not in the hand, or a wrong value."""
+    kinds = ["value", "numbers"] + (["cards"] if ep.game.vision else [])
+    kind = rng.choice(kinds)
+    values = list(ep.values)
+    if kind == "cards":
+        cards = list(ep.hand.ranks)
+        i = rng.randrange(len(cards))
+        cards[i] = rng.choice([r for r in RANKS if r != cards[i]])
+        return _format(ep, values, rng.choice(ep.solutions), cards=cards)
+    if kind == "numbers":
+        i = rng.randrange(len(values))
+        values[i] = rng.choice([v for v in range(1, 14) if v != values[i]])
+        return _format(ep, values, random_formula(values, rng))
+    for _ in range(20):
+        formula = random_formula(values, rng)
+        probe = _format(ep, values, formula)
+        if verify(probe, ep.values, ep.target).outcome is Outcome.WRONG_VALUE:
+            return probe
+    return _format(ep, values, "+".join(map(str, values)))
+
+
+def example(game: GeneralPoints, seed: int, kind: str = "optimal", thought: bool = False) -> GPEpisode:
+    """Play one expert episode: ``optimal`` answers right at once; ``suboptimal`` fails 1..budget-1 times first."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown data kind {kind!r}; choose one of {KINDS}")
+    ep = game.episode(seed)
+    rng = random.Random(f"expert:{seed}")
+    wrong = rng.randint(1, game.verify_iter - 1) if kind == "suboptimal" and game.verify_iter > 1 else 0
+    for _ in range(wrong):
+        ep.step(_wrong_answer(ep, rng))
+    result = ep.step(_expert_answer(ep, rng, thought))
+    assert result.terminated, "an expert answer must solve the hand"
+    return ep
+
+
+def _row(ep: GPEpisode, kind: str, image: str | None) -> dict[str, Any]:
+    if ep.game.vision:
+        messages = []
+        for i, m in enumerate(ep.messages):
+            parts: list[dict[str, Any]] = [{"type": "text", "text": m["content"] if isinstance(m["content"], str) else ep.prompt}]
+            if i == 0:
+                parts.insert(0, {"type": "image"})
+            messages.append({"role": m["role"], "content": parts})
+    else:
+        messages = [dict(m) for m in ep.messages]
+    row: dict[str, Any] = {"messages": messages}
+    if image is not None:
+        row["images"] = [image]
+    row.update(
+        kind=kind,
+        split=ep.game.split.name,
+        seed=ep.seed,
+        cards=list(ep.hand.ranks),
+        suits=list(ep.hand.suits),
+        values=list(ep.values),
+        target=ep.target,
+        attempts=ep.attempts,
+    )
+    return row
+
+
+def write_dataset(
+    game: GeneralPoints,
+    out: str | Path,
+    *,
+    n: int,
+    seed: int = 0,
+    kind: str = "optimal",
+    thought: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write ``n`` expert conversations to ``out`` (a ``.jsonl`` file); images go to ``<stem>_images/``.
+
+    Resumable: rows already in the file (by seed index) are kept and not regenerated.
+    """
+    out = Path(out)
+    if out.suffix != ".jsonl":
+        raise ValueError(f"expert data is written as JSON lines; give a path ending in .jsonl, not {out}")
+    have = {row.get("index") for row in read_jsonl(out)}
+    image_dir = out.parent / f"{out.stem}_images"
+    with JsonlAppender(out) as sink:
+        for k in tqdm(range(n), desc=f"{kind} data", unit="ex", disable=not progress):
+            if k in have:
+                continue
+            ep = example(game, episode_seed(seed, k), kind, thought)
+            image = None
+            if game.vision:
+                from gengap.gp.render import save_png
+
+                rel = f"{image_dir.name}/{k:07d}.png"
+                save_png(ep.image, out.parent / rel)
+                image = rel
+            sink.write({"index": k, **_row(ep, kind, image)})
+    return out
+
+
+def iter_rows(path: str | Path) -> Iterator[dict[str, Any]]:
+    return read_jsonl(path)
+
+
+def load_dataset(path: str | Path) -> Any:
+    """The data file as a :class:`datasets.Dataset`; the ``images`` column is decoded to PIL images."""
+    import datasets
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no data file at {path}; write one with `gengap gp data --out {path}`")
+    ds = datasets.Dataset.from_json(str(path))
+    if "images" in ds.column_names:
+        base = path.parent.resolve()
+        ds = ds.map(lambda row: {"images": [str(base / p) for p in row["images"]]})
+        ds = ds.cast_column("images", datasets.List(datasets.Image()))
+    return ds

@@ -1,0 +1,253 @@
+"""GeneralPoints as a framework-free, multi-turn episode: the API that training and evaluation drive.
+
+:class:`GeneralPoints` holds the settings (split, language or vision, prompt style, attempt budget, rewards);
+:meth:`GeneralPoints.episode` deals one hand and returns a :class:`GPEpisode`, whose ``messages`` are the chat
+so far and whose :meth:`GPEpisode.step` scores an answer. No Gymnasium wrapper sits in this path, so a
+trainer can hold thousands of episodes and step them in a tight loop; :mod:`gengap.gp.env` wraps it for
+Gymnasium users.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gengap.core.episode import Message, StepResult, episode_seed
+from gengap.gp.cards import RANKS, Hand, rank_of
+from gengap.gp.deal import deal
+from gengap.gp.prompts import STYLES, feedback_prompt, user_prompt
+from gengap.gp.solver import solve
+from gengap.gp.splits import Split, get_split
+from gengap.gp.verifier import REWARDS, Outcome, Rewards, Verdict, verify
+
+
+@dataclass(frozen=True)
+class GeneralPoints:
+    """Settings of a GeneralPoints task; cheap to create, immutable, serialisable through :meth:`to_dict`."""
+
+    split: Split = field(default_factory=lambda: get_split("id"))
+    vision: bool = False
+    """GP-VL: the cards are shown only in an image and the answer must name them."""
+    style: str = "paper"
+    verify_iter: int = 5
+    """Attempts per episode (the paper uses 5; 1 is single-turn)."""
+    rewards: Rewards = REWARDS
+    partial_credit: bool = False
+    image_size: int = 1200
+
+    def __post_init__(self) -> None:
+        if isinstance(self.split, str | dict):
+            object.__setattr__(self, "split", get_split(self.split))
+        if self.style not in STYLES:
+            raise ValueError(f"unknown prompt style {self.style!r}; choose one of {STYLES}")
+        if self.verify_iter < 1:
+            raise ValueError(f"verify_iter must be at least 1, got {self.verify_iter}")
+
+    def with_split(self, split: str | Split) -> GeneralPoints:
+        return replace(self, split=get_split(split))
+
+    def episode(self, seed: int, cards: Sequence[str] | None = None, verify_iter: int | None = None) -> GPEpisode:
+        """Deal the hand of ``seed`` (or use the given ranks) and start its episode."""
+        rng = random.Random(seed)
+        if cards is not None:
+            ranks = tuple(_checked_rank(c) for c in cards)
+            hand = Hand(ranks, tuple(rng.choice(self.split.suits) for _ in ranks))
+        else:
+            hand = deal(self.split, rng)
+        phrasing = self.split.phrasing if self.split.phrasing is not None else rng.randrange(1 << 16)
+        return GPEpisode(self, hand, seed, phrasing, verify_iter or self.verify_iter)
+
+    def episodes(self, seed: int, n: int) -> list[GPEpisode]:
+        """The evaluation set of ``(split, seed)``: episode ``k`` is ``episode(episode_seed(seed, k))``."""
+        return [self.episode(episode_seed(seed, k)) for k in range(n)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "split": self.split.to_dict(),
+            "vision": self.vision,
+            "style": self.style,
+            "verify_iter": self.verify_iter,
+            "partial_credit": self.partial_credit,
+            "image_size": self.image_size,
+        }
+
+
+def _checked_rank(card: object) -> str:
+    rank = rank_of(card)
+    if rank is None:
+        raise ValueError(f"{card!r} is not a card rank; use one of {list(RANKS)}")
+    return rank
+
+
+class GPEpisode:
+    """One hand, played for up to ``verify_iter`` attempts."""
+
+    def __init__(self, game: GeneralPoints, hand: Hand, seed: int, phrasing: int, verify_iter: int) -> None:
+        split = game.split
+        self.game = game
+        self.hand = hand
+        self.seed = seed
+        self.verify_iter = verify_iter
+        self.values = split.rule.hand_values(hand.ranks)
+        """Values under the scoring rule."""
+        self.stated_values = split.stated_rule.hand_values(hand.ranks)
+        """Values under the rule the prompt states (differs from ``values`` only for the fake-rule split)."""
+        self.train_values = split.train_rule.hand_values(hand.ranks)
+        self.target = split.target
+        self.prompt = user_prompt(
+            None if game.vision else hand.ranks,
+            split.stated_rule,
+            split.target,
+            len(hand),
+            style=game.style,
+            phrasing=phrasing,
+        )
+        content: Any = [{"type": "image"}, {"type": "text", "text": self.prompt}] if game.vision else self.prompt
+        self.messages: list[Message] = [{"role": "user", "content": content}]
+        self.verdicts: list[Verdict] = []
+        self.rewards: list[float] = []
+        self.done = False
+        self.success = False
+        self._image: Any = None
+        self._solutions: tuple[str, ...] | None = None
+
+    @property
+    def solutions(self) -> tuple[str, ...]:
+        """All canonical solutions under the scoring rule (computed on first use, then cached)."""
+        if self._solutions is None:
+            self._solutions = solve(self.values, self.target)
+        return self._solutions
+
+    @property
+    def image(self) -> Any:
+        """The table image (a PIL image) of the vision task; rendered on first use."""
+        if self._image is None:
+            from gengap.gp.render import render_table
+
+            self._image = render_table(self.hand, self.game.image_size)
+        return self._image
+
+    def images(self) -> list[Any]:
+        return [self.image] if self.game.vision else []
+
+    @property
+    def attempts(self) -> int:
+        return len(self.verdicts)
+
+    def reset_info(self) -> dict[str, Any]:
+        split = self.game.split
+        return {
+            "cards": list(self.hand.ranks),
+            "suits": list(self.hand.suits),
+            "values": list(self.values),
+            "target": self.target,
+            "rule": split.rule.name,
+            "stated_rule": split.stated_rule.name,
+            "split": split.name,
+            "seed": self.seed,
+            "verify_iter": self.verify_iter,
+        }
+
+    def step(self, answer: str) -> StepResult:
+        """Score ``answer``; on failure with attempts left, append the feedback as the next user turn."""
+        if self.done:
+            raise RuntimeError("this episode has ended; start a new one")
+        game = self.game
+        verdict = verify(
+            answer,
+            self.values,
+            self.target,
+            cards=self.hand.ranks if game.vision else None,
+            rewards=game.rewards,
+            solutions=self.solutions if game.partial_credit else (),
+            partial_credit=game.partial_credit,
+        )
+        self.verdicts.append(verdict)
+        self.messages.append({"role": "assistant", "content": answer if isinstance(answer, str) else str(answer)})
+        reward = verdict.reward
+        terminated = verdict.outcome is Outcome.CORRECT
+        truncated = not terminated and len(self.verdicts) >= self.verify_iter
+        if truncated:
+            reward += game.rewards.budget_exhausted
+        elif not terminated:
+            self.messages.append({"role": "user", "content": feedback_prompt(verdict.feedback, style=game.style)})
+        self.rewards.append(reward)
+        self.done = terminated or truncated
+        self.success = terminated
+        return StepResult(
+            reward,
+            terminated,
+            truncated,
+            verdict.outcome.value,
+            verdict.feedback,
+            {"verdict": verdict, "budget_exhausted": truncated},
+        )
+
+    def step_info(self, result: StepResult) -> dict[str, Any]:
+        """The documented ``info`` dict of a step (built on demand: the hot loop does not need it)."""
+        verdict: Verdict = result.info["verdict"]
+        ans = verdict.answer
+        return {
+            "outcome": result.outcome,
+            "feedback": result.feedback,
+            "attempt": self.attempts,
+            "budget_exhausted": result.info["budget_exhausted"],
+            "partial": verdict.partial,
+            "parsed": {
+                "formula": ans.formula,
+                "cards": list(ans.cards) if ans.cards is not None else None,
+                "numbers": list(ans.numbers) if ans.numbers is not None else None,
+                "error": ans.error,
+            },
+            "value": str(verdict.value) if verdict.value is not None else None,
+            "solutions": list(self.solutions),
+        }
+
+    # --- measurements of one answer (the study's instruments) -------------------------------------
+
+    def rule_correct(self, verdict: Verdict) -> bool | None:
+        """Did the ``number`` field give the card values under the rule the prompt states? ``None``: no field."""
+        nums = verdict.answer.numbers
+        return None if nums is None else Counter(nums) == Counter(self.stated_values)
+
+    def follows_train_rule(self, verdict: Verdict) -> bool | None:
+        """On hands where the stated rule changes a value: did the answer use the training rule's values?"""
+        if self.stated_values == self.train_values:
+            return None
+        nums = verdict.answer.numbers
+        return False if nums is None else Counter(nums) == Counter(self.train_values)
+
+    def cards_correct(self, verdict: Verdict) -> bool | None:
+        cards = verdict.answer.cards
+        return None if cards is None else Counter(cards) == Counter(self.hand.ranks)
+
+    def record(self) -> dict[str, Any]:
+        """A JSON-ready account of the episode: hand, every answer's outcome and measurements, the chat."""
+        return {
+            "seed": self.seed,
+            "split": self.game.split.name,
+            "vision": self.game.vision,
+            "cards": list(self.hand.ranks),
+            "suits": list(self.hand.suits),
+            "values": list(self.values),
+            "target": self.target,
+            "success": self.success,
+            "attempts": self.attempts,
+            "return": sum(self.rewards),
+            "outcomes": [v.outcome.value for v in self.verdicts],
+            "rewards": self.rewards,
+            "rule_correct": [self.rule_correct(v) for v in self.verdicts],
+            "train_rule": [self.follows_train_rule(v) for v in self.verdicts],
+            "cards_correct": [self.cards_correct(v) for v in self.verdicts],
+            "messages": [_text_only(m) for m in self.messages],
+        }
+
+
+def _text_only(message: Message) -> Message:
+    content = message["content"]
+    if isinstance(content, list):
+        content = "".join("<image>" if part.get("type") == "image" else part.get("text", "") for part in content)
+    return {"role": message["role"], "content": content}

@@ -1,0 +1,44 @@
+"""The study's GeneralPoints measurements, computed from episode records (see :meth:`GPEpisode.record`).
+
+Success alone hides how a model fails, so next to it we count every attempt's outcome and measure, on the
+first attempt: rule accuracy (the ``number`` field follows the stated rule), the training-rule rate (it
+follows the training rule where the two differ — memorisation), recognition accuracy (VL: ``cards`` field
+matches the hand) and format validity (the answer parsed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from gengap.core.stats import proportion
+from gengap.gp.verifier import Outcome
+
+
+def summarise(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    rows = list(records)
+    first = [r for r in rows if r["attempts"]]
+    outcomes = Counter(o for r in rows for o in r["outcomes"])
+    n_answers = sum(outcomes.values())
+    return {
+        "episodes": len(rows),
+        "success": proportion([r["success"] for r in rows]).to_dict(),
+        "first_attempt_success": proportion([r["outcomes"][0] == Outcome.CORRECT for r in first]).to_dict(),
+        "mean_attempts": sum(r["attempts"] for r in rows) / len(rows) if rows else float("nan"),
+        "mean_return": sum(r["return"] for r in rows) / len(rows) if rows else float("nan"),
+        "outcomes": {o.value: outcomes.get(o.value, 0) for o in Outcome},
+        "format_validity": proportion([o != Outcome.ILLEGAL for r in rows for o in r["outcomes"]]).to_dict()
+        if n_answers
+        else proportion([]).to_dict(),
+        "rule_accuracy": proportion([r["rule_correct"][0] for r in first]).to_dict(),
+        "train_rule_rate": proportion([r["train_rule"][0] for r in first]).to_dict(),
+        "recognition": proportion([r["cards_correct"][0] for r in first if r["vision"]]).to_dict(),
+    }
+
+
+def pct(cell: dict[str, Any]) -> str:
+    """``12.3 ± 2.1`` for a proportion dict, ``–`` where the measurement does not apply."""
+    if not cell.get("n"):
+        return "–"
+    return f"{100 * cell['rate']:.1f} ± {100 * cell['se']:.1f}"
