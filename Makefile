@@ -18,9 +18,13 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/gengap gp eval --out runs/demo --n 234 --seed 0
+	$(BIN)/gengap gp eval --out runs/demo/gp-l --n 234 --seed 0
+	$(BIN)/gengap gp eval --vision --image-size 448 --policies oracle,rule-blind,noisy --splits id,ood-rule,ood-visual \
+		--out runs/demo/gp-vl --n 234 --seed 0
 	$(BIN)/gengap gp show --split id --seed 0 --out runs/demo/hand-id.png
 	$(BIN)/gengap gp show --split ood-visual --seed 0 --out runs/demo/hand-ood-visual.png
+	$(BIN)/gengap gp show --cards 3,3,8,8 --out runs/demo/hand-3388.png
+	$(BIN)/gengap gp data --kind suboptimal --n 500 --out runs/demo/data/gp-l-suboptimal.jsonl
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

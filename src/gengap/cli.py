@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def _gp_game(args: argparse.Namespace, split: str | None = None):  # noqa: ANN202 - imported lazily
+def _gp_game(args: argparse.Namespace, split: str | None = None):
     from gengap.gp.game import GeneralPoints
     from gengap.gp.splits import get_split
 
@@ -31,9 +31,9 @@ def _add_game_args(p: argparse.ArgumentParser, split: bool = True) -> None:
 
 
 def cmd_gp_eval(args: argparse.Namespace) -> int:
+    from gengap.core.report import markdown_table
     from gengap.gp.evaluate import evaluate, table_row
     from gengap.gp.policies import get_policy
-    from gengap.core.report import markdown_table
 
     splits = [s for s in args.splits.split(",") if s]
     policies = {name: get_policy(name) for name in args.policies.split(",") if name}
@@ -50,8 +50,10 @@ def cmd_gp_show(args: argparse.Namespace) -> int:
     game = _gp_game(args)
     ep = game.episode(args.seed, cards=args.cards.split(",") if args.cards else None)
     path = save_png(ep.image, args.out)
-    print(f"{path}: {' '.join(ep.hand.ranks)} ({', '.join(ep.hand.suits)}), values {list(ep.values)}, "
-          f"target {ep.target}, e.g. {ep.solutions[0] if ep.solutions else 'no solution'}")
+    print(
+        f"{path}: {' '.join(ep.hand.ranks)} ({', '.join(ep.hand.suits)}), values {list(ep.values)}, "
+        f"target {ep.target}, e.g. {ep.solutions[0] if ep.solutions else 'no solution'}"
+    )
     return 0
 
 
@@ -60,7 +62,13 @@ def cmd_gp_data(args: argparse.Namespace) -> int:
 
     game = _gp_game(args)
     path = write_dataset(
-        game, args.out, n=args.n, seed=args.seed, kind=args.kind, thought=args.thought, progress=not args.quiet
+        game,
+        args.out,
+        n=args.n,
+        seed=args.seed,
+        kind=args.kind,
+        thought=args.thought,
+        progress=not args.quiet,
     )
     print(f"wrote {args.n} {args.kind} conversations to {path}")
     return 0

@@ -42,7 +42,7 @@ class Hand:
         return any(r in FACE_RANKS for r in self.ranks)
 
 
-_EXACT: dict[object, str] = {r: r for r in RANKS} | {r.lower(): r for r in FACE_RANKS + ("A",)}
+_EXACT: dict[object, str] = {r: r for r in RANKS} | {r.lower(): r for r in (*FACE_RANKS, "A")}
 _EXACT.update({i + 1: r for i, r in enumerate(RANKS)})
 
 

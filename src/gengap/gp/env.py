@@ -8,14 +8,14 @@ reward). All game logic lives in :class:`gengap.gp.game.GPEpisode`; this class o
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from gengap.gp.formula import MAX_FORMULA_CHARS
 from gengap.gp.answer import MAX_ANSWER_CHARS
+from gengap.gp.formula import MAX_FORMULA_CHARS
 from gengap.gp.game import GeneralPoints, GPEpisode
 from gengap.gp.splits import get_split
 
@@ -42,7 +42,7 @@ def chat_space() -> spaces.Sequence:
 class GeneralPointsEnv(gym.Env):
     """Gymnasium wrapper over :class:`GPEpisode`; options of ``reset`` choose split, hand and budget."""
 
-    metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 1}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 1}
 
     def __init__(
         self,
@@ -57,7 +57,11 @@ class GeneralPointsEnv(gym.Env):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.game = GeneralPoints(
-            split=get_split(split), vision=vision, style=style, verify_iter=verify_iter, image_size=image_size,
+            split=get_split(split),
+            vision=vision,
+            style=style,
+            verify_iter=verify_iter,
+            image_size=image_size,
             **game_kwargs,
         )
         self.render_mode = render_mode
@@ -71,7 +75,10 @@ class GeneralPointsEnv(gym.Env):
     def _obs(self) -> dict[str, Any]:
         assert self.episode is not None
         messages = tuple(
-            {"role": m["role"], "content": m["content"] if isinstance(m["content"], str) else self.episode.prompt}
+            {
+                "role": m["role"],
+                "content": m["content"] if isinstance(m["content"], str) else self.episode.prompt,
+            }
             for m in self.episode.messages
         )
         obs: dict[str, Any] = {"messages": messages}
@@ -97,7 +104,13 @@ class GeneralPointsEnv(gym.Env):
         if self.episode is None:
             raise RuntimeError("call reset() before step()")
         result = self.episode.step(action)
-        return self._obs(), float(result.reward), result.terminated, result.truncated, self.episode.step_info(result)
+        return (
+            self._obs(),
+            float(result.reward),
+            result.terminated,
+            result.truncated,
+            self.episode.step_info(result),
+        )
 
     def render(self) -> Any:
         if self.episode is None:

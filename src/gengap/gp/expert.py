@@ -92,7 +92,9 @@ def _row(ep: GPEpisode, kind: str, image: str | None) -> dict[str, Any]:
     if ep.game.vision:
         messages = []
         for i, m in enumerate(ep.messages):
-            parts: list[dict[str, Any]] = [{"type": "text", "text": m["content"] if isinstance(m["content"], str) else ep.prompt}]
+            parts: list[dict[str, Any]] = [
+                {"type": "text", "text": m["content"] if isinstance(m["content"], str) else ep.prompt}
+            ]
             if i == 0:
                 parts.insert(0, {"type": "image"})
             messages.append({"role": m["role"], "content": parts})

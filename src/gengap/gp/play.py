@@ -25,8 +25,10 @@ def play(game: GeneralPoints, seed: int, *, stdin: TextIO = sys.stdin, stdout: T
         from gengap.gp.render import save_png
 
         path = save_png(ep.image, f"gengap-hand-{seed}.png")
-        print(f"(vision task: the cards are only in {path}; answer like {{cards: [J, 3, A, 10], formula: ...}})\n",
-              file=stdout)
+        print(
+            f"(vision task: the cards are only in {path}; answer like {{cards: [J, 3, A, 10], formula: ...}})\n",
+            file=stdout,
+        )
     print(ep.prompt, file=stdout)
     while not ep.done:
         print(f"\nattempt {ep.attempts + 1}/{ep.verify_iter}> ", end="", file=stdout, flush=True)

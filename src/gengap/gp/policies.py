@@ -80,7 +80,11 @@ def noisy(p: float = 0.5, seed: int = 0) -> Callable[[Sequence[GPEpisode]], list
 def random_policy(seed: int = 0) -> Callable[[Sequence[GPEpisode]], list[str]]:
     def policy(episodes: Sequence[GPEpisode]) -> list[str]:
         return [
-            _answer(ep, ep.stated_values, random_formula(ep.stated_values, random.Random(f"{seed}:{ep.seed}:{ep.attempts}")))
+            _answer(
+                ep,
+                ep.stated_values,
+                random_formula(ep.stated_values, random.Random(f"{seed}:{ep.seed}:{ep.attempts}")),
+            )
             for ep in episodes
         ]
 

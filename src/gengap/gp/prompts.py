@@ -30,16 +30,16 @@ PHRASINGS: tuple[str, ...] = (
     "each card must appear once and only once. {fmt}",
 )
 
-_FMT_L = 'Answer with JSON only: {{"cards": [...], "number": [...], "formula": "..."}}, for example {example}.'
-_FMT_VL = (
-    'Answer with JSON only: {{"cards": [the cards you see], "number": [their values], "formula": "..."}}, '
-    "for example {example}."
+_FMT_L = (
+    'Answer with JSON only, {{"cards": [...], "number": [...], "formula": "..."}}; for instance, cards 2, 3, 4 '
+    "and 5 with target 24 could be answered {example}."
 )
-
-
-def _example(n: int) -> str:
-    cards = ["2", "5", "9", "K", "7", "4"][:n]
-    return json.dumps({"cards": cards, "number": [2, 5, 9, 13, 7, 4][:n], "formula": "2*5+9+13"})
+_FMT_VL = (
+    'Answer with JSON only, {{"cards": [the cards you see], "number": [their values], "formula": "..."}}; for '
+    "instance, cards 2, 3, 4 and 5 with target 24 could be answered {example}."
+)
+# Rule-neutral on purpose (no face card), so the example never hints at a face value.
+_EXAMPLE = json.dumps({"cards": ["2", "3", "4", "5"], "number": [2, 3, 4, 5], "formula": "(5+3-2)*4=24"})
 
 
 def cards_sentence(ranks: Sequence[str]) -> str:
@@ -67,7 +67,7 @@ def user_prompt(
     else:
         cards, fmt = cards_sentence(ranks), _FMT_L
     return template.format(
-        cards=cards, rule=rule.describe(), target=target, n=n_cards, fmt=fmt.format(example=_example(n_cards))
+        cards=cards, rule=rule.describe(), target=target, n=n_cards, fmt=fmt.format(example=_EXAMPLE)
     )
 
 

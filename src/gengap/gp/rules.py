@@ -27,7 +27,7 @@ class Rule:
         """A, 2–10 at face value; J/Q/K as given (one number means all three count the same)."""
         q = j if q is None else q
         k = j if k is None else k
-        return cls(tuple(range(1, 11)) + (j, q, k), name or (f"faces-{j}" if j == q == k else f"faces-{j}-{q}-{k}"))
+        return cls((*range(1, 11), j, q, k), name or (f"faces-{j}" if j == q == k else f"faces-{j}-{q}-{k}"))
 
     @classmethod
     def scaled(cls, factor: int, base: Rule | None = None) -> Rule:
@@ -44,11 +44,7 @@ class Rule:
     def describe(self) -> str:
         """The rule in words, as the paper-style prompt states it."""
         j, q, k = self.values[10:]
-        faces = (
-            f"'J', 'Q' and 'K' all count as {j}"
-            if j == q == k
-            else f"'J', 'Q' and 'K' count as {j}, {q} and {k}"
-        )
+        faces = f"'J', 'Q' and 'K' all count as {j}" if j == q == k else f"'J', 'Q' and 'K' count as {j}, {q} and {k}"
         if self.values[:10] == tuple(range(1, 11)):
             return f"{faces}; 'A' counts as 1 and every other card counts as its number."
         pairs = ", ".join(f"'{r}'={v}" for r, v in zip(RANKS[:10], self.values[:10], strict=True))

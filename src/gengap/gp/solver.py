@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import combinations, combinations_with_replacement
 
 from gengap.gp.cards import RANKS
@@ -36,7 +36,7 @@ def _splits(values: Values) -> Iterator[tuple[Values, Values]]:
                 yield key
 
 
-@lru_cache(maxsize=None)
+@cache
 def reachable(values: Values) -> frozenset[Fraction]:
     """Every value a formula using each number of the sorted multiset exactly once can take."""
     if len(values) == 1:
@@ -69,7 +69,7 @@ def _partners(x: Fraction, target: Fraction) -> Iterator[Fraction]:
             yield x / target  # x / y, with y != 0 because x != 0
 
 
-@lru_cache(maxsize=None)
+@cache
 def _is_solvable(values: Values, target: int) -> bool:
     t = Fraction(target)
     if len(values) == 1:
@@ -191,7 +191,14 @@ def _solve(values: Values, target: int) -> tuple[str, ...]:
                 eb = er.get(b)
                 if eb is None:
                     continue
-                for op, swap in (("+", False), ("-", False), ("-", True), ("*", False), ("/", False), ("/", True)):
+                for op, swap in (
+                    ("+", False),
+                    ("-", False),
+                    ("-", True),
+                    ("*", False),
+                    ("/", False),
+                    ("/", True),
+                ):
                     x, y = (b, a) if swap else (a, b)
                     if (op == "/" and y == 0) or _apply(x, y, op) != t:
                         continue

@@ -114,9 +114,7 @@ def verify(
         return Verdict(Outcome.ILLEGAL, rewards.illegal, answer.error or "the answer has no formula", answer)
     if cards is not None:
         if answer.cards is None:
-            return Verdict(
-                Outcome.WRONG_CARDS, rewards.wrong_cards, "you did not say which cards you see", answer
-            )
+            return Verdict(Outcome.WRONG_CARDS, rewards.wrong_cards, "you did not say which cards you see", answer)
         if sorted(answer.cards, key=str) != sorted(cards):
             return Verdict(Outcome.WRONG_CARDS, rewards.wrong_cards, "you read the cards wrong", answer)
     try:
@@ -132,7 +130,10 @@ def verify(
     if sorted(ev.numbers) != sorted(values):
         return _maybe_partial(
             Verdict(
-                Outcome.WRONG_NUMBERS, rewards.wrong_numbers, _numbers_feedback(ev.numbers, values), answer,
+                Outcome.WRONG_NUMBERS,
+                rewards.wrong_numbers,
+                _numbers_feedback(ev.numbers, values),
+                answer,
                 used=ev.numbers,
             ),
             answer.formula,
@@ -150,7 +151,9 @@ def verify(
             value=value,
             used=ev.numbers,
         )
-    return Verdict(Outcome.CORRECT, rewards.correct, "the formula is correct", answer, Fraction(target), used=ev.numbers)
+    return Verdict(
+        Outcome.CORRECT, rewards.correct, "the formula is correct", answer, Fraction(target), used=ev.numbers
+    )
 
 
 def _maybe_partial(
