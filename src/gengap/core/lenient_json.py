@@ -13,6 +13,8 @@ import re
 from typing import Any
 
 MAX_DEPTH = 8
+MAX_STARTS = 64
+"""Opening braces tried before giving up: bounds the work on hostile text (each try is linear)."""
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_\- ]*")
 # A number only when it is the whole value: ``3*8`` must be read as a bare formula, not as 3.
@@ -150,9 +152,11 @@ def find_object(text: str) -> dict[str, Any] | None:
             if isinstance(data, dict):
                 return data
     candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
+    tries = 0
     for chunk in candidates:
         start = chunk.find("{")
-        while start != -1:
+        while start != -1 and tries < MAX_STARTS:
+            tries += 1
             try:
                 data = _Reader(chunk, start).obj(1)
             except (_Syntax, RecursionError):

@@ -73,10 +73,21 @@ def parse_answer(text: object) -> Answer:
     fields: dict[str, object] = {}
     obj = find_object(text)
     if obj is not None:
-        for key, value in obj.items():
-            name = _KEYS.get(str(key).strip().lower())
-            if name and name not in fields:
-                fields[name] = value
+        if "formula" in obj:  # the requested format: read the keys directly (the common, fast case)
+            fields["formula"] = obj["formula"]
+            for key, name in (
+                ("cards", "cards"),
+                ("number", "numbers"),
+                ("numbers", "numbers"),
+                ("thought", "thought"),
+            ):
+                if key in obj and name not in fields:
+                    fields[name] = obj[key]
+        else:
+            for key, value in obj.items():
+                name = _KEYS.get(str(key).strip().lower())
+                if name and name not in fields:
+                    fields[name] = value
     if "formula" not in fields:
         for key, value in find_key_lines(text, _KEY_SET).items():
             fields.setdefault(_KEYS[key], value)
@@ -91,9 +102,9 @@ def parse_answer(text: object) -> Answer:
     else:
         answer.error = "the 'formula' field is not a string"
     if "cards" in fields:
-        answer.cards = tuple(rank_of(c) for c in _as_list(fields["cards"]))[:16]
+        answer.cards = tuple(map(rank_of, _as_list(fields["cards"])[:16]))
     if "numbers" in fields:
-        answer.numbers = tuple(_as_int(x) for x in _as_list(fields["numbers"]))[:16]
+        answer.numbers = tuple(map(_as_int, _as_list(fields["numbers"])[:16]))
     thought = fields.get("thought")
     if isinstance(thought, str):
         answer.thought = thought
