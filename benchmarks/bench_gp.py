@@ -33,6 +33,7 @@ from common import (
     fmt_value,
     loop,
     measure,
+    measure_interleaved,
     star_loop,
 )
 
@@ -278,7 +279,8 @@ def bench_verifier(ctx: Context) -> list[Result]:
     items, kinds = build_mix(n, ctx.seed)
     ctx.log(f"   built {len(items):,} answers in {time.perf_counter() - t0:.1f} s")
 
-    ours = Counter(verify(text, values, TARGET).outcome.value for text, values in items)
+    ours_each = [verify(text, values, TARGET).outcome.value for text, values in items]
+    ours = Counter(ours_each)
     base = [naive_verify(text, values) for text, values in items]
     ctx.log(f"   intended: {_shares(Counter(kinds), n)}")
     ctx.log(f"   ours:     {_shares(ours, n)}")
@@ -308,15 +310,34 @@ def bench_verifier(ctx: Context) -> list[Result]:
             return None
 
     r = ctx.repeats
-    t_ours = measure(star_loop(verify, items), repeats=r, warmup=1)
-    t_base = measure(star_loop(naive_verify, items), repeats=r, warmup=1)
-    t_formula = measure(loop(safe_evaluate, formulas), repeats=r, warmup=1)
-    t_formula_base = measure(loop(naive_formula, formulas), repeats=r, warmup=1)
-    t_parse = measure(loop(parse_answer, texts), repeats=r, warmup=1)
-    t_parse_base = measure(loop(_json_or_none, texts), repeats=r, warmup=1)
+    timings = measure_interleaved(
+        {
+            "verify": star_loop(verify, items),
+            "naive_verify": star_loop(naive_verify, items),
+            "evaluate": loop(safe_evaluate, formulas),
+            "naive_formula": loop(naive_formula, formulas),
+            "parse_answer": loop(parse_answer, texts),
+            "json.loads": loop(_json_or_none, texts),
+        },
+        repeats=r,
+        warmup=1,
+    )
+    t_ours, t_base = timings["verify"], timings["naive_verify"]
+    t_formula, t_formula_base = timings["evaluate"], timings["naive_formula"]
+    t_parse, t_parse_base = timings["parse_answer"], timings["json.loads"]
     ctx.log(f"   verify: repeats {[f'{x:.3f}' for x in t_ours.seconds]} s for {n:,} answers")
+    us_verify, us_parse, us_formula = (
+        1e6 * t.median / k for t, k in ((t_ours, n), (t_parse, n), (t_formula, len(formulas)))
+    )
+    ctx.log(
+        f"   per answer: verify {us_verify:.1f} µs = parse {us_parse:.1f} + formula {us_formula:.1f} "
+        f"+ the rest (checks, feedback, Verdict) {us_verify - us_parse - us_formula:.1f}"
+    )
+    by_kind = _per_kind(items, kinds, min(r, 3))
+    for kind, (o, b) in by_kind.items():
+        ctx.log(f"   {kind:>13}: ours {o:5.1f} µs/answer, baseline {b:5.1f} µs/answer")
 
-    agree = sum(1 for text_values, b in zip(items, base, strict=True) if verify(*text_values).outcome.value == b)
+    agree = sum(o == b for o, b in zip(ours_each, base, strict=True))
     mix_note = "mix 30/30/20/20 confirmed" if mix_ok else "mix shares OFF (see log)"
     return [
         Result(
@@ -325,9 +346,17 @@ def bench_verifier(ctx: Context) -> list[Result]:
             n / t_ours.median,
             n / t_base.median,
             VERIFIER_TARGET,
-            f"{n:,} answers; {mix_note}; baseline json.loads+ast float walk agrees on {100 * agree / n:.1f} %; "
+            f"{n:,} answers; {mix_note}; baseline json.loads+ast float walk agrees on {100 * agree / n:.1f} % "
+            "(it accepts unary minus); "
             "reference anchor ~69,000/s",
-            extra={"outcomes": dict(ours), "baseline_outcomes": dict(Counter(base)), "seconds": t_ours.seconds},
+            extra={
+                "outcomes": dict(ours),
+                "baseline_outcomes": dict(Counter(base)),
+                "baseline_disagreements": dict(mismatch),
+                "seconds": t_ours.seconds,
+                "baseline_seconds": t_base.seconds,
+                "us_per_answer_by_outcome": {k: {"ours": o, "baseline": b} for k, (o, b) in by_kind.items()},
+            },
         ),
         Result(
             "formula only (formula.evaluate)",
@@ -346,6 +375,20 @@ def bench_verifier(ctx: Context) -> list[Result]:
             "baseline bare json.loads (C), which reads strict JSON only",
         ),
     ]
+
+
+def _per_kind(
+    items: Sequence[tuple[str, tuple[int, ...]]], kinds: Sequence[str], repeats: int
+) -> dict[str, tuple[float, float]]:
+    """µs per answer of ours and the baseline for each intended outcome: which answers are expensive."""
+    out = {}
+    for kind in MIX:
+        group = [item for item, k in zip(items, kinds, strict=True) if k == kind]
+        t = measure_interleaved(
+            {"ours": star_loop(verify, group), "base": star_loop(naive_verify, group)}, repeats=repeats
+        )
+        out[kind] = (1e6 * t["ours"].median / len(group), 1e6 * t["base"].median / len(group))
+    return out
 
 
 def _json_or_none(text: str) -> object:

@@ -19,7 +19,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -131,6 +131,25 @@ def measure(
         fn()
         seconds.append(time.perf_counter() - t0)
     return Timing(seconds)
+
+
+def measure_interleaved(fns: Mapping[str, Callable[[], object]], *, repeats: int, warmup: int = 0) -> dict[str, Timing]:
+    """Time several functions round-robin (a, b, c, a, b, c, …) rather than one after the other.
+
+    On a shared machine a neighbour's job can start half-way through a run; interleaving spreads that noise
+    over every contender instead of charging it to whichever was timed last, so their ratios stay fair.
+    """
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    seconds: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            seconds[name].append(time.perf_counter() - t0)
+    return {name: Timing(s) for name, s in seconds.items()}
 
 
 def loop(fn: Callable[[Any], object], items: Sequence[Any]) -> Callable[[], None]:

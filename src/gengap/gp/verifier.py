@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
 
 from gengap.gp.answer import Answer, parse_answer
-from gengap.gp.formula import Evaluation, FormulaError, evaluate
+from gengap.gp.formula import FormulaError, evaluate
 
 
 class Outcome(StrEnum):
@@ -57,21 +57,62 @@ class Rewards:
 REWARDS = Rewards()
 
 
-@dataclass(slots=True)
 class Verdict:
-    """The verifier's judgement of one answer."""
+    """The verifier's judgement of one answer.
 
-    outcome: Outcome
-    reward: float
-    feedback: str
-    answer: Answer
-    value: Fraction | None = None
-    partial: bool = False
-    used: tuple[int, ...] = field(default=())
+    The feedback sentence is composed on first access: RL scores far more answers than it shows feedback for.
+    """
+
+    __slots__ = ("_feedback", "answer", "detail", "outcome", "partial", "reward", "target", "used", "values", "vnum")
+
+    def __init__(
+        self,
+        outcome: Outcome,
+        reward: float,
+        answer: Answer,
+        *,
+        detail: str = "",
+        used: tuple[int, ...] = (),
+        values: Sequence[int] = (),
+        target: int = 0,
+        vnum: tuple[int, int] | None = None,
+    ) -> None:
+        self.outcome = outcome
+        self.reward = reward
+        self.answer = answer
+        self.detail = detail
+        self.used = used
+        self.values = values
+        self.target = target
+        self.vnum = vnum
+        self.partial = False
+        self._feedback: str | None = None
 
     @property
     def correct(self) -> bool:
         return self.outcome is Outcome.CORRECT
+
+    @property
+    def value(self) -> Fraction | None:
+        """The formula's exact value, for legal formulas that use the right numbers."""
+        return None if self.vnum is None else Fraction(*self.vnum)
+
+    @property
+    def feedback(self) -> str:
+        if self._feedback is None:
+            o = self.outcome
+            if o is Outcome.CORRECT:
+                self._feedback = "the formula is correct"
+            elif o is Outcome.WRONG_VALUE:
+                self._feedback = f"the formula equals {_fmt(self.value)}, not {self.target}"  # type: ignore[arg-type]
+            elif o is Outcome.WRONG_NUMBERS:
+                self._feedback = _numbers_feedback(self.used, self.values)
+            else:
+                self._feedback = self.detail
+        return self._feedback
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.outcome.value}, reward={self.reward}, feedback={self.feedback!r})"
 
 
 def _fmt(value: Fraction) -> str:
@@ -110,56 +151,34 @@ def verify(
     ``cards`` field must name the same ranks. ``solutions`` is only needed for ``partial_credit``.
     """
     answer = parse_answer(text)
-    if answer.error is not None or answer.formula is None:
-        return Verdict(Outcome.ILLEGAL, rewards.illegal, answer.error or "the answer has no formula", answer)
+    formula = answer.formula
+    if formula is None:
+        return Verdict(Outcome.ILLEGAL, rewards.illegal, answer, detail=answer.error or "the answer has no formula")
     if cards is not None:
-        if answer.cards is None:
-            return Verdict(Outcome.WRONG_CARDS, rewards.wrong_cards, "you did not say which cards you see", answer)
-        if sorted(answer.cards, key=str) != sorted(cards):
-            return Verdict(Outcome.WRONG_CARDS, rewards.wrong_cards, "you read the cards wrong", answer)
+        read = answer.cards
+        if read is None:
+            return Verdict(
+                Outcome.WRONG_CARDS, rewards.wrong_cards, answer, detail="you did not say which cards you see"
+            )
+        if sorted(read, key=str) != sorted(cards):
+            return Verdict(Outcome.WRONG_CARDS, rewards.wrong_cards, answer, detail="you read the cards wrong")
     try:
-        ev: Evaluation = evaluate(answer.formula)
+        ev = evaluate(formula)
     except FormulaError as err:
-        return _maybe_partial(
-            Verdict(Outcome.ILLEGAL, rewards.illegal, f"the formula is not valid: {err}", answer),
-            answer.formula,
-            solutions,
-            partial_credit,
-            rewards,
-        )
+        verdict = Verdict(Outcome.ILLEGAL, rewards.illegal, answer, detail=f"the formula is not valid: {err}")
+        return _maybe_partial(verdict, formula, solutions, rewards) if partial_credit else verdict
     if sorted(ev.numbers) != sorted(values):
-        return _maybe_partial(
-            Verdict(
-                Outcome.WRONG_NUMBERS,
-                rewards.wrong_numbers,
-                _numbers_feedback(ev.numbers, values),
-                answer,
-                used=ev.numbers,
-            ),
-            answer.formula,
-            solutions,
-            partial_credit,
-            rewards,
-        )
+        verdict = Verdict(Outcome.WRONG_NUMBERS, rewards.wrong_numbers, answer, used=ev.numbers, values=values)
+        return _maybe_partial(verdict, formula, solutions, rewards) if partial_credit else verdict
     if ev.num != target * ev.den:
-        value = ev.value
         return Verdict(
-            Outcome.WRONG_VALUE,
-            rewards.wrong_value,
-            f"the formula equals {_fmt(value)}, not {target}",
-            answer,
-            value=value,
-            used=ev.numbers,
+            Outcome.WRONG_VALUE, rewards.wrong_value, answer, used=ev.numbers, target=target, vnum=(ev.num, ev.den)
         )
-    return Verdict(
-        Outcome.CORRECT, rewards.correct, "the formula is correct", answer, Fraction(target), used=ev.numbers
-    )
+    return Verdict(Outcome.CORRECT, rewards.correct, answer, used=ev.numbers, target=target, vnum=(target, 1))
 
 
-def _maybe_partial(
-    verdict: Verdict, formula: str, solutions: Sequence[str], enabled: bool, rewards: Rewards
-) -> Verdict:
-    if enabled and solutions:
+def _maybe_partial(verdict: Verdict, formula: str, solutions: Sequence[str], rewards: Rewards) -> Verdict:
+    if solutions:
         head = "".join(formula.partition("=")[0].split())
         if head and any(len(head) < len(s) and s.startswith(head) for s in solutions):
             verdict.reward = rewards.partial
