@@ -7,7 +7,6 @@ reported in :attr:`Answer.error` and scored as illegal by the verifier.
 
 from __future__ import annotations
 
-import json
 import re
 
 from gengap.core.lenient_json import find_key_lines, find_object
@@ -38,7 +37,7 @@ class Answer:
     formula, and scoring is the hot loop of RL.
     """
 
-    __slots__ = ("_cards", "_numbers", "error", "formula", "raw", "thought")
+    __slots__ = ("_cards", "_numbers", "_raw", "_text", "_thought", "error", "formula")
 
     def __init__(
         self,
@@ -46,13 +45,29 @@ class Answer:
         raw: dict[str, object] | None = None,
         thought: str | None = None,
         error: str | None = None,
+        *,
+        text: str | None = None,
     ) -> None:
         self.formula = formula
-        self.raw = raw or {}
-        self.thought = thought
         self.error = error
+        self._raw = raw
+        self._text = text  # read in full only if a field other than the formula is asked for
+        self._thought = thought
         self._cards: object = _UNSET
         self._numbers: object = _UNSET
+
+    @property
+    def raw(self) -> dict[str, object]:
+        if self._raw is None:
+            self._raw = {} if self._text is None else _fields(self._text)
+        return self._raw
+
+    @property
+    def thought(self) -> str | None:
+        if self._thought is None:
+            value = self.raw.get("thought")
+            self._thought = value if isinstance(value, str) else None
+        return self._thought
 
     @property
     def cards(self) -> tuple[str | None, ...] | None:
@@ -99,21 +114,11 @@ def _as_int(item: object) -> int | None:
     return None
 
 
-def parse_answer(text: object) -> Answer:
-    """Read an answer; never raises, whatever ``text`` is."""
-    if not isinstance(text, str):
-        return Answer(error="the answer is not text")
-    if len(text) > MAX_ANSWER_CHARS:
-        return Answer(error=f"the answer is longer than {MAX_ANSWER_CHARS} characters")
-    if text[:1] == "{":  # fast path: strict JSON in the requested format, the common case once a model has learnt it
-        try:
-            obj = json.loads(text)
-        except ValueError:
-            obj = None
-        if type(obj) is dict and type(obj.get("formula")) is str:
-            raw = {"cards": obj.get("cards"), "numbers": obj.get("number", obj.get("numbers"))}
-            thought = obj.get("thought")
-            return Answer(obj["formula"], raw, thought if isinstance(thought, str) else None)
+_FORMULA_FIELD = re.compile(r'"formula"\s*:\s*"([^"\\]*)"')
+
+
+def _fields(text: str) -> dict[str, object]:
+    """Every field we know, under our names, from a JSON-like object or ``key: value`` lines."""
     fields: dict[str, object] = {}
     obj = find_object(text)
     if obj is not None:
@@ -124,10 +129,25 @@ def parse_answer(text: object) -> Answer:
     if "formula" not in fields:
         for key, value in find_key_lines(text, _KEY_SET).items():
             fields.setdefault(_KEYS[key], value)
+    return fields
+
+
+def parse_answer(text: object) -> Answer:
+    """Read an answer; never raises, whatever ``text`` is."""
+    if not isinstance(text, str):
+        return Answer(error="the answer is not text")
+    if len(text) > MAX_ANSWER_CHARS:
+        return Answer(error=f"the answer is longer than {MAX_ANSWER_CHARS} characters")
+    if text[:1] == "{" and text[-1:] == "}":
+        # Fast path for the requested format (the common case once a model has learnt it): one plain
+        # "formula" string field. The rest of the object is read only if someone asks for it.
+        found = _FORMULA_FIELD.findall(text)
+        if len(found) == 1 and text.count('"formula"') == 1:
+            return Answer(found[0], text=text)
+    fields = _fields(text)
     if not fields:
         return Answer(error="no answer in the requested format was found (give 'formula' as JSON or 'formula: …')")
-    thought = fields.get("thought")
-    answer = Answer(raw=fields, thought=thought if isinstance(thought, str) else None)
+    answer = Answer(raw=fields)
     formula = fields.get("formula")
     if formula is None:
         answer.error = "the answer has no 'formula' field"
