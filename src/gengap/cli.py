@@ -89,6 +89,59 @@ def cmd_gp_splits(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from gengap.models.tiny import TinyLMConfig
+    from gengap.train.pretrain import PretrainConfig, pretrain
+
+    cfg = PretrainConfig(
+        model=TinyLMConfig(
+            hidden_size=args.hidden_size,
+            num_layers=args.num_layers,
+            num_heads=args.num_heads,
+            intermediate_size=args.intermediate_size,
+        ),
+        max_steps=args.max_steps,
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        save_steps=args.save_steps,
+        eval_steps=args.eval_steps,
+        eval_n=args.eval_n,
+        output_dir=args.output_dir,
+    )
+    path = pretrain(cfg, args.model)
+    print(f"base model written to {path}")
+    return 0
+
+
+def cmd_sft(args: argparse.Namespace) -> int:
+    from gengap.train.sft import SFTRunConfig, train
+
+    cfg = SFTRunConfig(
+        model=args.model,
+        data=args.data,
+        output_dir=args.output_dir,
+        max_steps=args.max_steps,
+        per_device_train_batch_size=args.per_device_train_batch_size,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        learning_rate=args.learning_rate,
+        lr_scheduler_type=args.lr_scheduler_type,
+        warmup_steps=args.warmup_steps,
+        save_steps=args.save_steps,
+        logging_steps=args.logging_steps,
+        max_length=args.max_length,
+        seed=args.seed,
+        use_peft=args.use_peft,
+        lora_r=args.lora_r,
+        replay_ratio=args.replay_ratio,
+        eval_steps=args.eval_steps,
+        eval_n=args.eval_n,
+        report_to=args.report_to,
+    )
+    train(cfg)
+    print(f"SFT model written to {args.output_dir}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gengap", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -130,6 +183,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = gp.add_parser("splits", help="list the named splits")
     p.set_defaults(func=cmd_gp_splits)
+
+    p = sub.add_parser("pretrain", help="pretrain a built-in base model on the general-skill corpus")
+    p.add_argument("--model", default="tiny-lm", choices=["tiny-lm"])
+    p.add_argument("--max-steps", type=int, default=600)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=2e-3)
+    p.add_argument("--hidden-size", type=int, default=192)
+    p.add_argument("--num-layers", type=int, default=4)
+    p.add_argument("--num-heads", type=int, default=3)
+    p.add_argument("--intermediate-size", type=int, default=512)
+    p.add_argument("--save-steps", type=int, default=200)
+    p.add_argument("--eval-steps", type=int, default=0, help="evaluate GP (compact) every N steps")
+    p.add_argument("--eval-n", type=int, default=100)
+    p.add_argument("--output-dir", default=None, help="default: the built-in model's cache folder")
+    p.set_defaults(func=cmd_pretrain)
+
+    p = sub.add_parser("sft", help="supervised fine-tuning on expert conversations (TRL SFTTrainer)")
+    p.add_argument("--model", default="tiny-lm", help="built-in name, checkpoint folder or Hub id")
+    p.add_argument("--data", action="append", default=[], help="JSON-lines file with a messages column (repeatable)")
+    p.add_argument("--output-dir", default="runs/sft")
+    p.add_argument("--max-steps", type=int, default=300)
+    p.add_argument("--per-device-train-batch-size", type=int, default=32)
+    p.add_argument("--gradient-accumulation-steps", type=int, default=1)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--lr-scheduler-type", default="cosine")
+    p.add_argument("--warmup-steps", type=float, default=0.03)
+    p.add_argument("--save-steps", type=int, default=100)
+    p.add_argument("--logging-steps", type=int, default=10)
+    p.add_argument("--max-length", type=int, default=512)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--use-peft", action="store_true", help="train LoRA adapters")
+    p.add_argument("--lora-r", type=int, default=16)
+    p.add_argument("--replay-ratio", type=float, default=0.0)
+    p.add_argument("--eval-steps", type=int, default=0)
+    p.add_argument("--eval-n", type=int, default=100)
+    p.add_argument("--report-to", default="none")
+    p.set_defaults(func=cmd_sft)
     return parser
 
 

@@ -1,0 +1,90 @@
+"""The tiny-lm study curve: pretraining on the general-skill corpus, then SFT on GP-L ID expert data.
+
+Not a test: a measured experiment. Every ``--eval-steps`` it plays fixed greedy evaluation sets (compact
+prompts, one attempt) and records ID success, OOD-rule success, rule accuracy, training-rule rate and format
+validity against CPU time and FLOPs; the table goes to ``runs/sft-curve/curve.md``.
+
+    .venv/bin/python benchmarks/sft_curve.py --pretrain-steps 300 --sft-steps 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from gengap.core.report import write_tables
+from gengap.gp.expert import write_dataset
+from gengap.gp.game import GeneralPoints
+from gengap.train.pretrain import PretrainConfig, pretrain
+from gengap.train.sft import SFTRunConfig, train
+
+
+def rows_of(path: Path, phase: str, t0: float) -> list[dict]:
+    rows = []
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        ood, idd = r["ood-rule"], r["id"]
+        rows.append(
+            {
+                "phase": phase,
+                "step": r["step"],
+                "PFLOPs": f"{r['flops'] / 1e15:.3f}",
+                "ID success": f"{idd['success']:.2f}",
+                "OOD-rule success": f"{ood['success']:.2f}",
+                "OOD rule acc": f"{ood['rule_accuracy']:.2f}",
+                "OOD train-rule rate": f"{ood['train_rule_rate']:.2f}",
+                "ID valid": f"{idd['format_validity']:.2f}",
+                "OOD valid": f"{ood['format_validity']:.2f}",
+            }
+        )
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--out", default="runs/sft-curve")
+    p.add_argument("--pretrain-steps", type=int, default=300)
+    p.add_argument("--sft-steps", type=int, default=300)
+    p.add_argument("--eval-steps", type=int, default=50)
+    p.add_argument("--eval-n", type=int, default=100)
+    p.add_argument("--sft-examples", type=int, default=5000)
+    p.add_argument("--sft-lr", type=float, default=1e-3)
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    base = pretrain(
+        PretrainConfig(
+            max_steps=args.pretrain_steps,
+            eval_steps=args.eval_steps,
+            eval_n=args.eval_n,
+            save_steps=args.pretrain_steps,
+            output_dir=str(out / "base"),
+        )
+    )
+    t_pre = time.perf_counter() - t0
+    data = write_dataset(GeneralPoints(style="compact"), out / "gp-l-id.jsonl", n=args.sft_examples, seed=7)
+    train(
+        SFTRunConfig(
+            model=str(base),
+            data=[str(data)],
+            output_dir=str(out / "sft"),
+            max_steps=args.sft_steps,
+            learning_rate=args.sft_lr,
+            save_steps=args.eval_steps,
+            eval_steps=args.eval_steps,
+            eval_n=args.eval_n,
+        )
+    )
+    t_all = time.perf_counter() - t0
+    rows = rows_of(out / "base" / "eval.jsonl", "pretrain", t0) + rows_of(out / "sft" / "eval.jsonl", "sft", t0)
+    md, _ = write_tables(rows, out / "curve", title=f"tiny-lm: pretrain {t_pre:.0f} s, total {t_all:.0f} s")
+    print(md.read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Batched, left-padded, KV-cached generation for many conversations at once.
+
+Shared by evaluation and RL: one call answers the current turn of a whole batch of episodes and returns, per
+conversation, the text, the generated token ids and their log-probabilities (under the model's untempered
+distribution, which is what policy-gradient ratios need), plus the prompt ids for compute accounting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Message = dict[str, Any]
+
+
+@dataclass
+class Completion:
+    text: str
+    token_ids: list[int]
+    logprobs: list[float]
+    prompt_ids: list[int] = field(repr=False)
+    finished: bool
+    """Ended with the end-of-turn token (rather than running out of ``max_new_tokens``)."""
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How to decode. ``temperature=0`` is greedy (evaluation); RL samples at 0.2 as in the paper."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_new_tokens: int = 64
+    seed: int | None = None
+
+
+def prompt_ids(tokenizer: Any, conversations: Sequence[list[Message]]) -> list[list[int]]:
+    out = tokenizer.apply_chat_template(list(conversations), add_generation_prompt=True, tokenize=True)
+    if hasattr(out, "keys"):
+        out = out["input_ids"]
+    return [list(x) for x in out]
+
+
+def generate(
+    model: Any,
+    tokenizer: Any,
+    conversations: Sequence[list[Message]],
+    sampling: SamplingConfig | None = None,
+    *,
+    batch_size: int = 64,
+) -> list[Completion]:
+    """Answer every conversation's next assistant turn."""
+    import torch
+
+    sampling = sampling or SamplingConfig()
+    all_prompts = prompt_ids(tokenizer, conversations)
+    eos = tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    device = next(model.parameters()).device
+    if sampling.seed is not None:
+        torch.manual_seed(sampling.seed)
+    results: list[Completion] = []
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, len(all_prompts), batch_size):
+            chunk = all_prompts[start : start + batch_size]
+            width = max(len(p) for p in chunk)
+            ids = torch.full((len(chunk), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for i, p in enumerate(chunk):
+                ids[i, width - len(p) :] = torch.tensor(p)
+                mask[i, width - len(p) :] = 1
+            sample = sampling.temperature > 0
+            with torch.inference_mode():
+                out = model.generate(
+                    input_ids=ids.to(device),
+                    attention_mask=mask.to(device),
+                    max_new_tokens=sampling.max_new_tokens,
+                    do_sample=sample,
+                    temperature=sampling.temperature if sample else None,
+                    top_p=sampling.top_p if sample else None,
+                    top_k=None,
+                    eos_token_id=eos,
+                    pad_token_id=pad,
+                    return_dict_in_generate=True,
+                    output_logits=True,
+                    use_cache=True,
+                )
+            new = out.sequences[:, width:].cpu()
+            logits = torch.stack(out.logits, dim=1).float().cpu()  # (batch, steps, vocab)
+            logp = torch.log_softmax(logits, dim=-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)
+            for i, p in enumerate(chunk):
+                toks = new[i].tolist()
+                n = toks.index(eos) + 1 if eos in toks else len(toks)
+                finished = eos in toks[:n]
+                text_ids = toks[: n - 1] if finished else toks[:n]
+                results.append(
+                    Completion(
+                        text=tokenizer.decode(text_ids, skip_special_tokens=False),
+                        token_ids=toks[:n],
+                        logprobs=logp[i, :n].tolist(),
+                        prompt_ids=p,
+                        finished=finished,
+                    )
+                )
+    finally:
+        model.train(was_training)
+    return results

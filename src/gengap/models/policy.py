@@ -1,0 +1,32 @@
+"""A model as a policy of the episode loop: it answers the current turn of a batch of episodes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gengap.core.episode import Episode
+from gengap.models.generation import Completion, SamplingConfig, generate
+
+
+class ModelPolicy:
+    """Answers with batched generation; keeps the last completions for callers that need tokens and log-probs."""
+
+    def __init__(self, model: Any, tokenizer: Any, sampling: SamplingConfig | None = None, batch_size: int = 64):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.sampling = sampling or SamplingConfig()
+        self.batch_size = batch_size
+        self.last: list[Completion] = []
+        self.prompt_tokens = 0
+        self.generated_tokens = 0
+
+    def __call__(self, episodes: Sequence[Episode]) -> list[str]:
+        if any(ep.images() for ep in episodes):
+            raise NotImplementedError("vision episodes need a vision-language model and processor (not built yet)")
+        self.last = generate(
+            self.model, self.tokenizer, [ep.messages for ep in episodes], self.sampling, batch_size=self.batch_size
+        )
+        self.prompt_tokens += sum(len(c.prompt_ids) for c in self.last)
+        self.generated_tokens += sum(len(c.token_ids) for c in self.last)
+        return [c.text for c in self.last]

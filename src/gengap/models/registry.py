@@ -1,0 +1,78 @@
+"""One way to name a model everywhere (``--model``): a built-in name, a local checkpoint or a Hub id.
+
+Built-in names resolve to checkpoints in gengap's cache folder (``$GENGAP_CACHE``, default
+``~/.cache/gengap``), created by ``gengap pretrain`` (``tiny-lm``). A path is loaded with
+``from_pretrained``; a Hub id too (that needs network access, which this project's CPU machines lack).
+On a GPU models load in bf16, on a CPU in fp32.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BUILTIN = ("tiny-lm",)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("GENGAP_CACHE", Path.home() / ".cache" / "gengap"))
+
+
+def builtin_path(name: str) -> Path:
+    return cache_dir() / "models" / name
+
+
+@dataclass
+class LoadedModel:
+    model: Any
+    tokenizer: Any
+    path: Path | None
+    meta: dict[str, Any]
+    """gengap's own record beside the weights (compute spent so far, how the checkpoint was made)."""
+
+
+def default_dtype() -> Any:
+    import torch
+
+    return torch.bfloat16 if torch.cuda.is_available() else torch.float32
+
+
+def resolve(name: str) -> Path | str:
+    """The path (or Hub id) behind a ``--model`` value; a clear error if a built-in is not built yet."""
+    if name in BUILTIN:
+        path = builtin_path(name)
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(
+                f"the built-in model {name!r} is not in {path} yet; create it with `gengap pretrain --model {name}`"
+            )
+        return path
+    path = Path(name)
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"{path} is not a model checkpoint (no config.json); pass a checkpoint folder")
+        return path
+    return name
+
+
+def load(name: str, *, dtype: Any = None, device: str | None = None) -> LoadedModel:
+    """Load ``(model, tokenizer)`` and gengap's metadata for a ``--model`` value."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    where = resolve(name)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(where)
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype or default_dtype())
+    except OSError as err:
+        raise FileNotFoundError(f"could not load model {name!r}: {str(err).splitlines()[0]}") from None
+    if device:
+        model.to(device)
+    meta: dict[str, Any] = {}
+    if isinstance(where, Path) and (where / META_FILE).is_file():
+        meta = json.loads((where / META_FILE).read_text())
+    return LoadedModel(model, tokenizer, where if isinstance(where, Path) else None, meta)
+
+
+META_FILE = "gengap.json"

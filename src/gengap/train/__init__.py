@@ -1,0 +1,1 @@
+"""Post-training: pretraining of the built-in base models, SFT, compute accounting."""

@@ -1,0 +1,109 @@
+"""Trainer callbacks: compute accounting beside every checkpoint, and GeneralPoints evaluation during training.
+
+Both work with any ``transformers.Trainer`` (so with TRL's trainers) and under ``accelerate launch``: only the
+main process writes files.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from gengap.core.io import JsonlAppender
+from gengap.train.compute import Compute, trainable_parameters, training_compute, write_meta
+
+
+class ComputeCallback(TrainerCallback):
+    """Writes ``gengap.json`` (tokens, FLOPs, lineage) into each checkpoint and keeps the totals up to date."""
+
+    def __init__(self, parent: dict[str, Any], run: dict[str, Any]) -> None:
+        self.parent = parent
+        self.run = run
+        self.n_params = 0
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
+        if model is not None:
+            self.n_params = trainable_parameters(model)
+
+    def meta(self, state: Any) -> dict[str, Any]:
+        own = training_compute(self.n_params, int(state.num_input_tokens_seen))
+        before = Compute.from_dict(self.parent.get("compute"))
+        return {
+            **self.run,
+            "step": state.global_step,
+            "trainable_params": self.n_params,
+            "run_compute": own.to_dict(),
+            "compute": before.plus(own).to_dict(),
+            "parent": {k: self.parent.get(k) for k in ("model", "kind", "step", "compute") if k in self.parent},
+        }
+
+    def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        if state.is_world_process_zero:
+            write_meta(Path(args.output_dir) / f"checkpoint-{state.global_step}", self.meta(state))
+
+
+class GPEvalCallback(TrainerCallback):
+    """Every ``every`` steps, play fixed GeneralPoints evaluation sets greedily and append the metrics.
+
+    The rows of ``eval.jsonl`` (step, tokens, FLOPs, per-split success, rule accuracy, training-rule rate,
+    format validity) are the curves of the study.
+    """
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        game: Any,
+        splits: list[str],
+        n: int,
+        every: int,
+        compute: ComputeCallback,
+        seed: int = 1234,
+        max_new_tokens: int = 64,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.game = game
+        self.splits = splits
+        self.n = n
+        self.every = every
+        self.compute = compute
+        self.seed = seed
+        self.max_new_tokens = max_new_tokens
+
+    def evaluate(self, model: Any, state: Any, output_dir: str) -> dict[str, Any]:
+        from dataclasses import replace
+
+        from gengap.core.episode import play
+        from gengap.gp.metrics import summarise
+        from gengap.gp.splits import get_split
+        from gengap.models.generation import SamplingConfig
+        from gengap.models.policy import ModelPolicy
+
+        start = time.perf_counter()
+        policy = ModelPolicy(model, self.tokenizer, SamplingConfig(max_new_tokens=self.max_new_tokens))
+        row: dict[str, Any] = {"step": state.global_step, **self.compute.meta(state)["compute"]}
+        for name in self.splits:
+            game = replace(self.game, split=get_split(name))
+            episodes = game.episodes(self.seed, self.n)
+            play(policy, episodes)
+            s = summarise(ep.record() for ep in episodes)
+            row[name] = {
+                k: s[k]["rate"] if isinstance(s[k], dict) and "rate" in s[k] else s[k]
+                for k in ("success", "first_attempt_success", "rule_accuracy", "train_rule_rate", "format_validity")
+            }
+        row["eval_seconds"] = time.perf_counter() - start
+        with JsonlAppender(Path(output_dir) / "eval.jsonl") as out:
+            out.write(row)
+        print(json.dumps({"eval": row}), flush=True)
+        return row
+
+    def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
+        if self.every and state.global_step % self.every == 0 and state.is_world_process_zero and model is not None:
+            self.evaluate(model, state, args.output_dir)
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
+        if self.every and state.global_step == 0 and state.is_world_process_zero and model is not None:
+            self.evaluate(model, state, args.output_dir)

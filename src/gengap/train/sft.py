@@ -1,0 +1,164 @@
+"""Supervised fine-tuning on expert conversations with TRL's ``SFTTrainer``.
+
+Loss on assistant turns only (the chat template marks them), single- or multi-turn data, full fine-tuning or
+LoRA, checkpoints every ``save_steps`` with the tokens and FLOPs spent beside each, automatic resume from
+the last checkpoint, and the same script under ``accelerate launch`` with several processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gengap.train.compute import read_meta, write_meta
+
+
+@dataclass
+class SFTRunConfig:
+    """gengap's SFT settings; names follow TRL's ``SFTConfig`` where they mean the same thing."""
+
+    model: str = "tiny-lm"
+    """A built-in name, a checkpoint folder or a Hub id."""
+    data: list[str] = field(default_factory=list)
+    """Expert data files (JSON lines with a ``messages`` column), e.g. from ``gengap gp data``."""
+    output_dir: str = "runs/sft"
+    max_steps: int = 300
+    per_device_train_batch_size: int = 32
+    gradient_accumulation_steps: int = 1
+    learning_rate: float = 1e-3
+    lr_scheduler_type: str = "cosine"
+    warmup_steps: float = 0.03
+    """Steps of linear warm-up; a float below 1 is a share of ``max_steps`` (the paper uses 3 %)."""
+    save_steps: int = 100
+    logging_steps: int = 10
+    max_length: int = 512
+    seed: int = 0
+    use_peft: bool = False
+    """Train LoRA adapters instead of all weights."""
+    lora_r: int = 16
+    lora_alpha: int = 32
+    replay_ratio: float = 0.0
+    """Share of the built-in pretraining corpus mixed into the SFT data ("replay")."""
+    eval_steps: int = 0
+    """Evaluate GeneralPoints every this many steps (0: never)."""
+    eval_n: int = 100
+    eval_splits: list[str] = field(default_factory=lambda: ["id", "ood-rule"])
+    eval_style: str = "compact"
+    report_to: str = "none"
+    resume: bool = True
+    """Continue from the last checkpoint in ``output_dir`` if there is one."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.replay_ratio < 1:
+            raise ValueError(f"replay_ratio must be in [0, 1), got {self.replay_ratio}")
+
+
+def load_conversations(paths: list[str]) -> Any:
+    """The ``messages`` column of one or more JSON-lines files, as one ``datasets.Dataset``."""
+    import datasets
+
+    if not paths:
+        raise ValueError("no SFT data given; write some with `gengap gp data --out data.jsonl` and pass --data")
+    parts = []
+    for p in paths:
+        if not Path(p).is_file():
+            raise FileNotFoundError(f"SFT data file {p} does not exist; create it with `gengap gp data --out {p}`")
+        ds = datasets.Dataset.from_json(p)
+        if "messages" not in ds.column_names:
+            raise ValueError(f"{p} has no 'messages' column; SFT data must be chat conversations")
+        parts.append(ds.select_columns(["messages"]))
+    return datasets.concatenate_datasets(parts)
+
+
+def with_replay(dataset: Any, ratio: float, seed: int) -> Any:
+    if ratio <= 0:
+        return dataset
+    import datasets
+
+    from gengap.train.corpus import CorpusConfig, corpus
+
+    n = round(len(dataset) * ratio / (1 - ratio))
+    replay = datasets.Dataset.from_list([{"messages": r["messages"]} for r in corpus(CorpusConfig(seed=seed + 1), n)])
+    return datasets.concatenate_datasets([dataset, replay.cast(dataset.features)]).shuffle(seed=seed)
+
+
+def train(
+    cfg: SFTRunConfig,
+    *,
+    model: Any = None,
+    tokenizer: Any = None,
+    train_dataset: Any = None,
+    parent: dict[str, Any] | None = None,
+    kind: str = "sft",
+    callbacks: list[Any] | None = None,
+) -> Any:
+    """Run SFT (or, with ``kind="pretrain"``, pretraining); return the trainer. Resumes when it can."""
+    import torch
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import SFTConfig, SFTTrainer
+
+    from gengap.models.registry import load
+    from gengap.train.callbacks import ComputeCallback, GPEvalCallback
+
+    if model is None:
+        loaded = load(cfg.model)
+        model, tokenizer, parent = loaded.model, loaded.tokenizer, loaded.meta
+    parent = parent or {}
+    dataset = train_dataset if train_dataset is not None else load_conversations(cfg.data)
+    dataset = with_replay(dataset, cfg.replay_ratio, cfg.seed)
+    on_gpu = torch.cuda.is_available()
+    args = SFTConfig(
+        output_dir=cfg.output_dir,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler_type,
+        warmup_steps=cfg.warmup_steps,
+        save_steps=cfg.save_steps,
+        logging_steps=cfg.logging_steps,
+        max_length=cfg.max_length,
+        seed=cfg.seed,
+        assistant_only_loss=True,
+        include_num_input_tokens_seen="non_padding",
+        bf16=on_gpu,  # TRL defaults to bf16, which is many times slower than fp32 on most CPUs
+        use_cpu=not on_gpu,
+        report_to=cfg.report_to,
+        dataloader_num_workers=0,
+        save_only_model=False,
+    )
+    peft_config = None
+    if cfg.use_peft:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(
+            r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM"
+        )
+    run_meta = {"kind": kind, "model": cfg.model, "config": asdict(cfg)}
+    compute = ComputeCallback(parent, run_meta)
+    cbs = [compute, *(callbacks or [])]
+    if cfg.eval_steps:
+        from gengap.gp.game import GeneralPoints
+
+        game = GeneralPoints(style=cfg.eval_style, verify_iter=1)
+        cbs.append(GPEvalCallback(tokenizer, game, list(cfg.eval_splits), cfg.eval_n, cfg.eval_steps, compute))
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=cbs,
+    )
+    last = get_last_checkpoint(cfg.output_dir) if cfg.resume and Path(cfg.output_dir).is_dir() else None
+    trainer.train(resume_from_checkpoint=last)
+    trainer.save_model(cfg.output_dir)
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(cfg.output_dir)
+        write_meta(cfg.output_dir, compute.meta(trainer.state))
+    return trainer
+
+
+def parent_meta(path: str) -> dict[str, Any]:
+    return read_meta(path)

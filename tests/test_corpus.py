@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from gengap.gp.formula import evaluate
+from gengap.gp.rules import Rule
+from gengap.train.corpus import CorpusConfig, corpus, is_study_task
+
+
+def test_corpus_is_reproducible_and_mixed() -> None:
+    a = list(corpus(CorpusConfig(seed=3), 400))
+    assert a == list(corpus(CorpusConfig(seed=3), 400))
+    assert a != list(corpus(CorpusConfig(seed=4), 400))
+    assert {r["skill"] for r in a} == {"arithmetic", "rule_values", "make_target", "rule_cards_target", "pick_word"}
+
+
+def test_corpus_answers_are_right_and_never_the_study_task() -> None:
+    for row in corpus(CorpusConfig(), 1500):
+        user, answer = row["messages"][0]["content"], row["messages"][1]["content"]
+        fields = dict(line.split(": ", 1) for line in user.splitlines())
+        out = dict(line.split(": ", 1) for line in answer.splitlines())
+        if "target" in fields:
+            ev = evaluate(out["formula"])
+            assert ev.equals(int(fields["target"]))
+            numbers = [int(x) for x in (out.get("numbers") or fields["numbers"]).split()]
+            assert sorted(ev.numbers) == sorted(numbers)
+        if "rule" in fields:
+            assert fields["rule"] not in ("JQK=10", "J=11 Q=12 K=13")
+            if "target" in fields:
+                assert int(fields["target"]) != 24
+        if row["skill"] == "arithmetic":
+            assert str(evaluate(fields["compute"]).value) == out["value"]
+
+
+def test_study_task_is_recognised() -> None:
+    assert is_study_task(Rule.faces(10), 24) and is_study_task(Rule.faces(11, 12, 13), 24)
+    assert not is_study_task(Rule.faces(10), 23) and not is_study_task(Rule.faces(7), 24)

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from gengap.models.char_tokenizer import build_char_tokenizer  # noqa: E402
+from gengap.models.generation import SamplingConfig, generate  # noqa: E402
+from gengap.models.registry import load, resolve  # noqa: E402
+from gengap.models.tiny import TinyLMConfig, build_tiny_lm  # noqa: E402
+
+SMALL = TinyLMConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=256)
+CHAT = [
+    {"role": "user", "content": "cards: J 3 A 10\nrule: JQK=10\ntarget: 24"},
+    {"role": "assistant", "content": "numbers: 10 3 1 10\nformula: 10+10+3+1"},
+    {"role": "user", "content": "fail: again"},
+    {"role": "assistant", "content": "formula: 1+3+10+10"},
+]
+
+
+def test_tokenizer_round_trip(tmp_path) -> None:
+    tok = build_char_tokenizer()
+    text = 'cards: J♠ 3 A 10\nformula: 8/(3-8/3)=24 {"x": [1, 2]}'
+    ids = tok(text).input_ids
+    assert tok.decode(ids) == text
+    tok.save_pretrained(tmp_path)
+    from transformers import AutoTokenizer
+
+    again = AutoTokenizer.from_pretrained(tmp_path)
+    assert again(text).input_ids == ids
+    assert again.apply_chat_template(CHAT, tokenize=False) == tok.apply_chat_template(CHAT, tokenize=False)
+
+
+def test_chat_template_masks_everything_but_assistant_turns() -> None:
+    tok = build_char_tokenizer()
+    out = tok.apply_chat_template(CHAT, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    ids, mask = out["input_ids"], out["assistant_masks"]
+    trained = tok.decode([i for i, m in zip(ids, mask, strict=True) if m])
+    assert trained == "numbers: 10 3 1 10\nformula: 10+10+3+1<|end|>formula: 1+3+10+10<|end|>"
+    assert "cards" not in trained and "fail" not in trained
+
+
+def test_model_save_load_gives_identical_outputs(tmp_path) -> None:
+    model, tok = build_tiny_lm(SMALL)
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    loaded = load(str(tmp_path))
+    x = torch.tensor([tok("formula: 1+2").input_ids])
+    with torch.no_grad():
+        assert torch.equal(model(x).logits, loaded.model(x).logits)
+    a = generate(model, tok, [CHAT[:1]], SamplingConfig(max_new_tokens=12))
+    b = generate(loaded.model, loaded.tokenizer, [CHAT[:1]], SamplingConfig(max_new_tokens=12))
+    assert a[0].token_ids == b[0].token_ids
+    assert build_tiny_lm(SMALL)[0].state_dict()["lm_head.weight"].equal(model.state_dict()["lm_head.weight"])
+
+
+def test_generation_logprobs_match_a_forward_pass() -> None:
+    model, tok = build_tiny_lm(SMALL)
+    convs = [CHAT[:1], CHAT[:3], [{"role": "user", "content": "x"}]]  # different lengths: left padding matters
+    outs = generate(model, tok, convs, SamplingConfig(temperature=1.0, max_new_tokens=10, seed=3))
+    for c in outs:
+        full = torch.tensor([c.prompt_ids + c.token_ids])
+        with torch.no_grad():
+            logp = torch.log_softmax(model(full).logits[0, :-1].float(), -1)
+        n = len(c.prompt_ids)
+        ref = logp[n - 1 : n - 1 + len(c.token_ids)].gather(-1, torch.tensor(c.token_ids)[:, None])[:, 0]
+        assert torch.allclose(ref, torch.tensor(c.logprobs), atol=1e-4)
+    again = generate(model, tok, convs, SamplingConfig(temperature=1.0, max_new_tokens=10, seed=3))
+    assert [c.token_ids for c in again] == [c.token_ids for c in outs]
+
+
+def test_missing_builtin_says_how_to_make_it(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GENGAP_CACHE", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="gengap pretrain --model tiny-lm"):
+        resolve("tiny-lm")
+    (tmp_path / "notamodel").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"config\.json"):
+        resolve(str(tmp_path / "notamodel"))

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("trl")
+
+from gengap.gp import GeneralPoints  # noqa: E402
+from gengap.gp.expert import write_dataset  # noqa: E402
+from gengap.models.tiny import TinyLMConfig, build_tiny_lm  # noqa: E402
+from gengap.train.sft import SFTRunConfig, load_conversations, train  # noqa: E402
+
+SMALL = TinyLMConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=256)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("data") / "gp.jsonl"
+    write_dataset(GeneralPoints(style="compact"), path, n=64, seed=0, progress=False)
+    return str(path)
+
+
+def run(data: str, out, steps: int, **kw) -> object:
+    model, tok = build_tiny_lm(SMALL)
+    cfg = SFTRunConfig(
+        data=[data],
+        output_dir=str(out),
+        max_steps=steps,
+        per_device_train_batch_size=8,
+        learning_rate=3e-3,
+        save_steps=kw.pop("save_steps", 100),
+        logging_steps=1,
+        **kw,
+    )
+    return train(cfg, model=model, tokenizer=tok, parent={"model": "test-base", "compute": {"train_flops": 100.0}})
+
+
+def test_sft_lowers_the_loss_and_accounts_compute(data, tmp_path) -> None:
+    trainer = run(data, tmp_path / "a", 12)
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.3
+    meta = json.loads((tmp_path / "a" / "gengap.json").read_text())
+    tokens = trainer.state.num_input_tokens_seen
+    n = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    assert meta["run_compute"]["train_tokens"] == tokens > 0
+    assert meta["run_compute"]["train_flops"] == 6.0 * n * tokens
+    assert meta["compute"]["train_flops"] == 6.0 * n * tokens + 100.0  # the parent's spend carried forward
+    assert meta["step"] == 12 and meta["parent"]["model"] == "test-base"
+
+
+def test_resume_continues_at_the_same_step_and_ends_identical(data, tmp_path) -> None:
+    full = run(data, tmp_path / "full", 6, save_steps=3)
+    ref = {k: v.clone() for k, v in full.model.state_dict().items()}
+    assert json.loads((tmp_path / "full" / "checkpoint-3" / "gengap.json").read_text())["step"] == 3
+    # Simulate a crash after step 3: only checkpoint-3 survives.
+    shutil.rmtree(tmp_path / "full" / "checkpoint-6")
+    (tmp_path / "full" / "model.safetensors").unlink()
+    resumed = run(data, tmp_path / "full", 6, save_steps=3)
+    steps_run = [h["step"] for h in resumed.state.log_history if "loss" in h]
+    assert steps_run[0] == 1 and resumed.state.global_step == 6  # history restored, training went 4..6
+    assert resumed.state.num_input_tokens_seen == full.state.num_input_tokens_seen
+    for k, v in resumed.model.state_dict().items():
+        assert torch.allclose(v, ref[k], atol=1e-6), k
+
+
+def test_lora_trains_only_adapters(data, tmp_path) -> None:
+    trainer = run(data, tmp_path / "lora", 2, use_peft=True, lora_r=4)
+    trainable = [n for n, p in trainer.model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora" in n for n in trainable)
+    assert (tmp_path / "lora" / "adapter_config.json").is_file()
+
+
+def test_bad_data_is_reported(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="gengap gp data"):
+        load_conversations([str(tmp_path / "nope.jsonl")])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "hello"}\n')
+    with pytest.raises(ValueError, match="messages"):
+        load_conversations([str(bad)])
