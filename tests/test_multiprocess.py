@@ -17,9 +17,9 @@ import pytest
 
 pytest.importorskip("torch")
 
-from gengap.gp import GeneralPoints  # noqa: E402
-from gengap.gp.expert import write_dataset  # noqa: E402
-from gengap.models.tiny import TinyLMConfig, build_tiny_lm  # noqa: E402
+from gengap.gp import GeneralPoints
+from gengap.gp.expert import write_dataset
+from gengap.models.tiny import TinyLMConfig, build_tiny_lm
 
 SMALL = TinyLMConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=256)
 
