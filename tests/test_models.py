@@ -76,3 +76,38 @@ def test_missing_builtin_says_how_to_make_it(tmp_path, monkeypatch) -> None:
     (tmp_path / "notamodel").mkdir()
     with pytest.raises(FileNotFoundError, match=r"config\.json"):
         resolve(str(tmp_path / "notamodel"))
+
+
+def test_gp_eval_of_a_model_checkpoint(tmp_path) -> None:
+    import json
+
+    from gengap.cli import main
+
+    model, tok = build_tiny_lm(SMALL)
+    model.save_pretrained(tmp_path / "m")
+    tok.save_pretrained(tmp_path / "m")
+    out = tmp_path / "ev"
+    args = [
+        "gp",
+        "eval",
+        "--model",
+        str(tmp_path / "m"),
+        "--style",
+        "compact",
+        "--splits",
+        "id,ood-rule",
+        "--n",
+        "3",
+        "--verify-iter",
+        "2",
+        "--max-new-tokens",
+        "8",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    assert main(args) == 0
+    rows = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
+    assert len(rows) == 6 and all(r["attempts"] == 2 for r in rows)  # an untrained model never solves a hand
+    assert rows[0]["messages"][0]["content"].startswith("cards: ")
+    assert rows[0]["messages"][2]["content"].startswith("fail: ")

@@ -36,7 +36,18 @@ def cmd_gp_eval(args: argparse.Namespace) -> int:
     from gengap.gp.policies import get_policy
 
     splits = [s for s in args.splits.split(",") if s]
-    policies = {name: get_policy(name) for name in args.policies.split(",") if name}
+    if args.model:
+        from gengap.models.generation import SamplingConfig
+        from gengap.models.policy import ModelPolicy
+        from gengap.models.registry import load
+
+        loaded = load(args.model)
+        sampling = SamplingConfig(temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed)
+        decoding = "greedy" if args.temperature == 0 else f"sampled at temperature {args.temperature}"
+        print(f"evaluating {args.model} ({decoding}, at most {args.max_new_tokens} new tokens per answer)")
+        policies = {args.model: ModelPolicy(loaded.model, loaded.tokenizer, sampling)}
+    else:
+        policies = {name: get_policy(name) for name in args.policies.split(",") if name}
     game = _gp_game(args, splits[0])
     summaries = evaluate(policies, game, splits, n=args.n, seed=args.seed, out=args.out, progress=not args.quiet)
     print(markdown_table([table_row(s) for s in summaries]))
@@ -151,7 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = gp.add_parser("eval", help="play the evaluation sets with scripted policies and write reports")
     _add_game_args(p, split=False)
-    p.add_argument("--policies", default="oracle,rule-reader,rule-blind,noisy,random")
+    p.add_argument("--policies", default="oracle,rule-reader,rule-blind,noisy,random", help="scripted policies")
+    p.add_argument("--model", default=None, help="evaluate a model (checkpoint folder, built-in name or Hub id)")
+    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy decoding")
+    p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--splits", default="id,ood-rule,ood-visual,fake-rule")
     p.add_argument("--n", type=int, default=234, help="episodes per split (the paper uses 234)")
     p.add_argument("--seed", type=int, default=0)
