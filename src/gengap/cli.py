@@ -125,31 +125,12 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def cmd_sft(args: argparse.Namespace) -> int:
+    from gengap.core.cli_config import from_args
     from gengap.train.sft import SFTRunConfig, train
 
-    cfg = SFTRunConfig(
-        model=args.model,
-        data=args.data,
-        output_dir=args.output_dir,
-        max_steps=args.max_steps,
-        per_device_train_batch_size=args.per_device_train_batch_size,
-        gradient_accumulation_steps=args.gradient_accumulation_steps,
-        learning_rate=args.learning_rate,
-        lr_scheduler_type=args.lr_scheduler_type,
-        warmup_steps=args.warmup_steps,
-        save_steps=args.save_steps,
-        logging_steps=args.logging_steps,
-        max_length=args.max_length,
-        seed=args.seed,
-        use_peft=args.use_peft,
-        lora_r=args.lora_r,
-        replay_ratio=args.replay_ratio,
-        eval_steps=args.eval_steps,
-        eval_n=args.eval_n,
-        report_to=args.report_to,
-    )
+    cfg = from_args(SFTRunConfig, args)
     train(cfg)
-    print(f"SFT model written to {args.output_dir}")
+    print(f"SFT model written to {cfg.output_dir}")
     return 0
 
 
@@ -214,25 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("sft", help="supervised fine-tuning on expert conversations (TRL SFTTrainer)")
-    p.add_argument("--model", default="tiny-lm", help="built-in name, checkpoint folder or Hub id")
-    p.add_argument("--data", action="append", default=[], help="JSON-lines file with a messages column (repeatable)")
-    p.add_argument("--output-dir", default="runs/sft")
-    p.add_argument("--max-steps", type=int, default=300)
-    p.add_argument("--per-device-train-batch-size", type=int, default=32)
-    p.add_argument("--gradient-accumulation-steps", type=int, default=1)
-    p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--lr-scheduler-type", default="cosine")
-    p.add_argument("--warmup-steps", type=float, default=0.03)
-    p.add_argument("--save-steps", type=int, default=100)
-    p.add_argument("--logging-steps", type=int, default=10)
-    p.add_argument("--max-length", type=int, default=512)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--use-peft", action="store_true", help="train LoRA adapters")
-    p.add_argument("--lora-r", type=int, default=16)
-    p.add_argument("--replay-ratio", type=float, default=0.0)
-    p.add_argument("--eval-steps", type=int, default=0)
-    p.add_argument("--eval-n", type=int, default=100)
-    p.add_argument("--report-to", default="none")
+    from gengap.core.cli_config import add_dataclass_args
+    from gengap.train.sft import SFTRunConfig
+
+    add_dataclass_args(p, SFTRunConfig)
     p.set_defaults(func=cmd_sft)
     return parser
 

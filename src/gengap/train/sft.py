@@ -18,36 +18,39 @@ from gengap.train.compute import read_meta, write_meta
 class SFTRunConfig:
     """gengap's SFT settings; names follow TRL's ``SFTConfig`` where they mean the same thing."""
 
-    model: str = "tiny-lm"
-    """A built-in name, a checkpoint folder or a Hub id."""
-    data: list[str] = field(default_factory=list)
-    """Expert data files (JSON lines with a ``messages`` column), e.g. from ``gengap gp data``."""
+    model: str = field(default="tiny-lm", metadata={"help": "A built-in name, a checkpoint folder or a Hub id."})
+    data: list[str] = field(
+        default_factory=list,
+        metadata={"help": "Expert data files (JSON lines with a ``messages`` column), e.g. from ``gengap gp data``."},
+    )
     output_dir: str = "runs/sft"
     max_steps: int = 300
     per_device_train_batch_size: int = 32
     gradient_accumulation_steps: int = 1
     learning_rate: float = 1e-3
     lr_scheduler_type: str = "cosine"
-    warmup_steps: float = 0.03
-    """Steps of linear warm-up; a float below 1 is a share of ``max_steps`` (the paper uses 3 %)."""
+    warmup_steps: float = field(
+        default=0.03,
+        metadata={"help": "Steps of linear warm-up; a float below 1 is a share of ``max_steps`` (the paper uses 3 %)."},
+    )
     save_steps: int = 100
     logging_steps: int = 10
     max_length: int = 512
     seed: int = 0
-    use_peft: bool = False
-    """Train LoRA adapters instead of all weights."""
+    use_peft: bool = field(default=False, metadata={"help": "Train LoRA adapters instead of all weights."})
     lora_r: int = 16
     lora_alpha: int = 32
-    replay_ratio: float = 0.0
-    """Share of the built-in pretraining corpus mixed into the SFT data ("replay")."""
-    eval_steps: int = 0
-    """Evaluate GeneralPoints every this many steps (0: never)."""
+    replay_ratio: float = field(
+        default=0.0, metadata={"help": "Share of the built-in pretraining corpus mixed into the SFT data (replay)."}
+    )
+    eval_steps: int = field(default=0, metadata={"help": "Evaluate GeneralPoints every this many steps (0: never)."})
     eval_n: int = 100
     eval_splits: list[str] = field(default_factory=lambda: ["id", "ood-rule"])
     eval_style: str = "compact"
     report_to: str = "none"
-    resume: bool = True
-    """Continue from the last checkpoint in ``output_dir`` if there is one."""
+    resume: bool = field(
+        default=True, metadata={"help": "Continue from the last checkpoint in ``output_dir`` if there is one."}
+    )
 
     def __post_init__(self) -> None:
         if not 0 <= self.replay_ratio < 1:
