@@ -102,9 +102,18 @@ def cmd_gp_splits(args: argparse.Namespace) -> int:
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
     from gengap.models.tiny import TinyLMConfig
+    from gengap.train.corpus import CorpusConfig
     from gengap.train.pretrain import PretrainConfig, pretrain
 
+    corpus = CorpusConfig(seed=args.seed)
+    if args.corpus_weights:
+        try:
+            weights = {k: float(v) for k, v in (item.split("=") for item in args.corpus_weights.split(","))}
+        except ValueError:
+            raise ValueError("--corpus-weights takes skill=weight pairs, e.g. rule_values=3,make_target=1") from None
+        corpus = CorpusConfig(weights={**corpus.weights, **weights}, seed=args.seed)
     cfg = PretrainConfig(
+        corpus=corpus,
         model=TinyLMConfig(
             hidden_size=args.hidden_size,
             num_layers=args.num_layers,
@@ -192,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-steps", type=int, default=0, help="evaluate GP (compact) every N steps")
     p.add_argument("--eval-n", type=int, default=100)
     p.add_argument("--output-dir", default=None, help="default: the built-in model's cache folder")
+    p.add_argument("--corpus-weights", default="", help="mixture, e.g. rule_values=3,make_target=1")
+    p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("sft", help="supervised fine-tuning on expert conversations (TRL SFTTrainer)")
