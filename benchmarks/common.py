@@ -58,6 +58,8 @@ class Result:
     error: str | None = None
     section: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    ratio_target: float | None = None
+    """A target on the ratio to the same-run baseline instead of on the absolute number (noise-robust)."""
 
     @property
     def ratio(self) -> float | None:
@@ -70,6 +72,8 @@ class Result:
     def status(self) -> str:
         if self.error is not None:
             return "ERROR"
+        if self.ratio_target is not None:
+            return "-" if self.ratio is None else ("PASS" if self.ratio >= self.ratio_target else "FAIL")
         if self.target is None or self.ours is None:
             return "-"
         ok = self.ours >= self.target if self.unit == "rate" else self.ours < self.target
@@ -215,6 +219,8 @@ def fmt_value(value: float | None, unit: Unit) -> str:
 
 
 def fmt_target(result: Result) -> str:
+    if result.ratio_target is not None:
+        return f"≥ {result.ratio_target:.2f}× baseline"
     if result.target is None:
         return "-"
     sign = "≥" if result.unit == "rate" else "<"
