@@ -19,6 +19,7 @@ import torch
 from gengap.core.report import write_tables
 from gengap.gp.expert import write_dataset
 from gengap.gp.game import GeneralPoints
+from gengap.train.corpus import CorpusConfig
 from gengap.train.pretrain import PretrainConfig, pretrain
 from gengap.train.sft import SFTRunConfig, train
 
@@ -53,19 +54,29 @@ def main() -> None:
     p.add_argument("--eval-n", type=int, default=100)
     p.add_argument("--sft-examples", type=int, default=5000)
     p.add_argument("--sft-lr", type=float, default=1e-3)
+    p.add_argument(
+        "--corpus-weights",
+        default="rule_values=3,rule_cards_target=3,make_target=1,arithmetic=0.5,pick_word=0.25",
+        help="pretraining mixture (this default is the one with which rule reading emerged)",
+    )
+    p.add_argument("--base", default=None, help="skip pretraining and start SFT from this base checkpoint")
     args = p.parse_args()
     torch.set_num_threads(1)
     out = Path(args.out)
     t0 = time.perf_counter()
-    base = pretrain(
-        PretrainConfig(
-            max_steps=args.pretrain_steps,
-            eval_steps=args.eval_steps,
-            eval_n=args.eval_n,
-            save_steps=args.pretrain_steps,
-            output_dir=str(out / "base"),
+    weights = {k: float(v) for k, v in (kv.split("=") for kv in args.corpus_weights.split(","))}
+    base = Path(args.base) if args.base else None
+    if base is None:
+        base = pretrain(
+            PretrainConfig(
+                corpus=CorpusConfig(weights=weights),
+                max_steps=args.pretrain_steps,
+                eval_steps=args.eval_steps,
+                eval_n=args.eval_n,
+                save_steps=args.pretrain_steps,
+                output_dir=str(out / "base"),
+            )
         )
-    )
     t_pre = time.perf_counter() - t0
     data = write_dataset(GeneralPoints(style="compact"), out / "gp-l-id.jsonl", n=args.sft_examples, seed=7)
     train(
@@ -81,7 +92,10 @@ def main() -> None:
         )
     )
     t_all = time.perf_counter() - t0
-    rows = rows_of(out / "base" / "eval.jsonl", "pretrain", t0) + rows_of(out / "sft" / "eval.jsonl", "sft", t0)
+    pre_log = base / "eval.jsonl" if (base / "eval.jsonl").is_file() else base.parent / "eval.jsonl"
+    rows = (rows_of(pre_log, "pretrain", t0) if pre_log.is_file() else []) + rows_of(
+        out / "sft" / "eval.jsonl", "sft", t0
+    )
     md, _ = write_tables(rows, out / "curve", title=f"tiny-lm: pretrain {t_pre:.0f} s, total {t_all:.0f} s")
     print(md.read_text())
 
