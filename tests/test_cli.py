@@ -79,3 +79,14 @@ def test_human_play_with_typed_formulas() -> None:
     out = io.StringIO()
     assert play(GeneralPoints(), 0, stdin=io.StringIO(f"{ep.solutions[0]}\n"), stdout=out)
     assert "Solved!" in out.getvalue()
+
+
+def test_eval_refuses_to_mix_settings_in_one_folder(tmp_path) -> None:
+    out = str(tmp_path / "ev")
+    base = ["gp", "eval", "--out", out, "--n", "3", "--quiet", "--policies", "oracle", "--splits", "id"]
+    assert main([*base, "--verify-iter", "1"]) == 0
+    assert main([*base, "--verify-iter", "5"]) == 2  # one-line error, nothing mixed
+    assert main([*base, "--verify-iter", "1", "--seed", "0"]) == 0
+    assert main([*base, "--verify-iter", "1", "--splits", "id,id"]) == 0
+    rows = (tmp_path / "ev" / "episodes.jsonl").read_text().splitlines()
+    assert len(rows) == 3

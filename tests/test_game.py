@@ -162,3 +162,17 @@ def test_game_core_does_not_import_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_missing_field_never_improves_the_instruments() -> None:
+    from gengap.gp.metrics import summarise
+
+    game = GeneralPoints(split="ood-rule", vision=True, image_size=32, verify_iter=1)
+    eps = game.episodes(0, 4)
+    eps[0].step(json.dumps({"cards": list(eps[0].hand.ranks), "number": list(eps[0].values), "formula": "1"}))
+    for ep in eps[1:]:
+        ep.step('{"formula": "1+1"}')  # no cards, no numbers
+    s = summarise(ep.record() for ep in eps)
+    assert s["rule_accuracy"]["n"] == 4 and s["rule_accuracy"]["rate"] == 0.25
+    assert s["recognition"]["n"] == 4 and s["recognition"]["rate"] == 0.25
+    assert s["format_validity"]["rate"] == 1.0  # every answer had a readable formula field

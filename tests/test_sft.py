@@ -80,3 +80,18 @@ def test_bad_data_is_reported(tmp_path) -> None:
     bad.write_text('{"text": "hello"}\n')
     with pytest.raises(ValueError, match="messages"):
         load_conversations([str(bad)])
+
+
+def test_resume_refuses_a_changed_run(data, tmp_path) -> None:
+    run(data, tmp_path / "r", 2)
+    with pytest.raises(ValueError, match="learning_rate"):
+        model, tok = build_tiny_lm(SMALL)
+        cfg = SFTRunConfig(
+            data=[data],
+            output_dir=str(tmp_path / "r"),
+            max_steps=2,
+            per_device_train_batch_size=8,
+            learning_rate=1e-4,
+            logging_steps=1,
+        )
+        train(cfg, model=model, tokenizer=tok)

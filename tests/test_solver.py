@@ -72,3 +72,9 @@ def test_other_targets_and_rules() -> None:
 @given(st.lists(st.integers(1, 13), min_size=1, max_size=4), st.integers(0, 30))
 def test_is_solvable_agrees_with_brute_force(values: list[int], target: int) -> None:
     assert is_solvable(values, target) == brute_force(tuple(values), target)
+
+
+def test_target_zero_solutions() -> None:
+    assert is_solvable([2, 2, 4, 9], 0)
+    sols = solve([2, 2, 4, 9], 0)
+    assert sols and all(evaluate(s).equals(0) for s in sols)

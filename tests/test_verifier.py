@@ -197,3 +197,31 @@ def test_very_long_and_deep_inputs_are_fast() -> None:
         "{'a': " * 3000,
     ):
         _check_bounded(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{formula: " + "9" * 4400 + "}",
+        '{"formula": ' + "9" * 4400 + "}",
+        '{"formula": "1+1", "number": [' + "1" * 5000 + "]}",
+        "{cards: [" + "1" * 5000 + '], formula: "1+1"}',
+    ],
+)
+def test_huge_integers_are_never_an_exception(text: str) -> None:
+    from gengap.gp.game import GeneralPoints
+
+    assert verify(text, HAND, cards=["3", "3", "8", "8"]).outcome in Outcome
+    ep = GeneralPoints(vision=True, image_size=32).episode(0, cards=["3", "3", "8", "8"])
+    ep.step(text)
+    assert ep.record()["outcomes"]
+
+
+def test_text_after_the_equals_sign_is_ignored_whatever_its_length() -> None:
+    assert verify(ans("8/(3-8/3)=24, because " + "x" * 400), HAND).outcome is Outcome.CORRECT
+
+
+def test_card_names_with_suit_letters_and_three_digit_numbers() -> None:
+    v = verify(ans("8/(3-8/3)", cards=["3S", "3h", "8C", "8d"]), HAND, cards=["3", "3", "8", "8"])
+    assert v.outcome is Outcome.CORRECT
+    assert parse_answer("numbers: 100 20 3 1\nformula: 1").numbers == (100, 20, 3, 1)

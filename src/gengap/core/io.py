@@ -49,6 +49,29 @@ def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
                 yield row
 
 
+def guard_settings(path: str | Path, settings: dict[str, Any]) -> None:
+    """Record the settings a results file was made with; refuse to add to it under different settings.
+
+    Resuming only makes sense for the same run: rows made with another seed, budget or checkpoint would be
+    silently mixed with the new ones otherwise.
+    """
+    path = Path(path)
+    canonical = json.loads(json.dumps(settings))
+    if path.is_file():
+        try:
+            before = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            before = None
+        if before != canonical:
+            changed = sorted(k for k in set(canonical) | set(before or {}) if (before or {}).get(k) != canonical.get(k))
+            raise ValueError(
+                f"{path.parent} holds results made with other settings (differing: {', '.join(changed)}); "
+                "use a new output folder or delete this one"
+            )
+    else:
+        atomic_write_json(path, canonical)
+
+
 class JsonlAppender:
     """Append rows one at a time, flushed each time, after dropping a torn last line left by a crash."""
 

@@ -18,7 +18,7 @@ MAX_STARTS = 64
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_\- ]*")
 # A number only when it is the whole value: ``3*8`` must be read as a bare formula, not as 3.
-_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?=[ \t]*(?:[,}\]\n]|$))")
+_NUMBER = re.compile(r"-?[0-9]{1,18}(?:\.[0-9]{1,18})?(?=[ \t]*(?:[,}\]\n]|$))")  # longer digit runs stay text
 
 
 class _Syntax(ValueError):
@@ -159,7 +159,7 @@ def find_object(text: str) -> dict[str, Any] | None:
             tries += 1
             try:
                 data = _Reader(chunk, start).obj(1)
-            except (_Syntax, RecursionError):
+            except (_Syntax, RecursionError, ValueError):
                 start = chunk.find("{", start + 1)
                 continue
             return data

@@ -27,7 +27,7 @@ _KEYS = {
     "reasoning": "thought",
 }
 _KEY_SET = frozenset(_KEYS)
-_LIST_ITEM = re.compile(r"10|[0-9]+|[A-Za-z]+")
+_LIST_ITEM = re.compile(r"[0-9]+|[A-Za-z]+")
 
 
 class Answer:

@@ -17,8 +17,8 @@ BLACK_SUITS: tuple[str, ...] = ("spades", "clubs")
 RED_SUITS: tuple[str, ...] = ("hearts", "diamonds")
 SUIT_SYMBOLS: dict[str, str] = {"spades": "♠", "clubs": "♣", "hearts": "♥", "diamonds": "♦"}
 
-_WORDS = {"ace": "A", "jack": "J", "queen": "Q", "king": "K", "ten": "10", "one": "A"}
-_RANK_RE = re.compile(r"^\s*(10|[2-9]|[ajqk])(?![a-z0-9])", re.IGNORECASE)
+_WORDS = {"ace": "A", "jack": "J", "queen": "Q", "king": "K", "ten": "10"}
+_RANK_RE = re.compile(r"^\s*(10|[2-9]|[ajqk])(?![0-9])", re.IGNORECASE)  # "KS", "Q♥", "10 of clubs"
 _WORD_RE = re.compile(r"^\s*(ace|jack|queen|king|ten)\b", re.IGNORECASE)
 
 

@@ -6,6 +6,7 @@ per-split table as ``summary.md`` / ``summary.csv`` under the output folder.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from gengap.core.episode import episode_seed
 from gengap.core.evaluate import run_episodes
-from gengap.core.io import atomic_write_json
+from gengap.core.io import atomic_write_json, guard_settings
 from gengap.core.report import write_tables
 from gengap.gp.game import GeneralPoints, GPEpisode
 from gengap.gp.metrics import pct, summarise
@@ -36,16 +37,30 @@ def evaluate(
 ) -> list[dict[str, Any]]:
     """Play ``n`` episodes of each split with each policy; return one summary row per (policy, split)."""
     out = Path(out)
+    splits = list(dict.fromkeys(splits))
     games = {name: replace(game, split=get_split(name)) for name in splits}  # fail early on a bad split name
+    guard_settings(out / "settings.json", {"game": game.to_dict(), "seed": seed})
     summaries: list[dict[str, Any]] = []
     for policy_name, policy in policies.items():
+        # A policy's identity (a checkpoint's step and compute, its sampling) is part of each row's key, so a
+        # checkpoint trained further at the same path is evaluated afresh rather than read from old rows.
+        policy_id = json.dumps(describe(policy), sort_keys=True)
         jobs = [
-            ({"policy": policy_name, "split": name, "index": k}, g.episode(episode_seed(seed, k)))
+            (
+                {"policy": policy_name, "policy_id": policy_id, "split": name, "index": k},
+                g.episode(episode_seed(seed, k)),
+            )
             for name, g in games.items()
             for k in range(n)
         ]
         rows = run_episodes(
-            policy, jobs, out / "episodes.jsonl", batch_size=batch_size, desc=policy_name, progress=progress
+            policy,
+            jobs,
+            out / "episodes.jsonl",
+            key_fields=("policy", "policy_id", "split", "index"),
+            batch_size=batch_size,
+            desc=policy_name,
+            progress=progress,
         )
         for name in splits:
             summary = summarise(r for r in rows if r["split"] == name)
@@ -54,6 +69,13 @@ def evaluate(
     atomic_write_json(out / "summary.json", {"settings": settings, "results": summaries})
     write_tables([table_row(s) for s in summaries], out / "summary", title="GeneralPoints evaluation")
     return summaries
+
+
+def describe(policy: Any) -> Any:
+    """What identifies a policy's answers: a model's checkpoint and sampling, or a scripted policy's name."""
+    if hasattr(policy, "describe"):
+        return policy.describe()
+    return getattr(policy, "__qualname__", type(policy).__name__)
 
 
 def table_row(s: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from gengap.core.episode import episode_seed
-from gengap.core.io import JsonlAppender, read_jsonl
+from gengap.core.io import JsonlAppender, guard_settings, read_jsonl
 from gengap.gp.cards import RANKS
 from gengap.gp.game import GeneralPoints, GPEpisode
 from gengap.gp.policies import random_formula
@@ -133,6 +133,10 @@ def write_dataset(
     out = Path(out)
     if out.suffix != ".jsonl":
         raise ValueError(f"expert data is written as JSON lines; give a path ending in .jsonl, not {out}")
+    guard_settings(
+        out.with_name(out.name + ".settings.json"),
+        {"game": game.to_dict(), "seed": seed, "kind": kind, "thought": thought},
+    )
     have = {row.get("index") for row in read_jsonl(out)}
     image_dir = out.parent / f"{out.stem}_images"
     with JsonlAppender(out) as sink:

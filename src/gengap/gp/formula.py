@@ -159,9 +159,9 @@ def _compile(shape: str) -> Node | str:
 
 def evaluate(formula: str) -> Evaluation:
     """Parse and evaluate a formula exactly; raise :class:`FormulaError` with a reason when it is illegal."""
-    if len(formula) > MAX_FORMULA_CHARS:
+    head = formula.partition("=")[0]  # models write "…=24" and sometimes explain after it: only the head counts
+    if len(head) > MAX_FORMULA_CHARS:
         raise FormulaError(f"the formula is longer than {MAX_FORMULA_CHARS} characters")
-    head = formula.partition("=")[0]
     if not head.isascii():
         head = head.translate(_ALIASES)
     if "#" in head:

@@ -58,6 +58,8 @@ class GeneralPoints:
         else:
             hand = deal(self.split, rng)
         phrasing = self.split.phrasing if self.split.phrasing is not None else rng.randrange(1 << 16)
+        if verify_iter is not None and verify_iter < 1:
+            raise ValueError(f"verify_iter must be at least 1, got {verify_iter}")
         return GPEpisode(self, hand, seed, phrasing, verify_iter or self.verify_iter)
 
     def episodes(self, seed: int, n: int) -> list[GPEpisode]:
@@ -208,10 +210,10 @@ class GPEpisode:
 
     # --- measurements of one answer (the study's instruments) -------------------------------------
 
-    def rule_correct(self, verdict: Verdict) -> bool | None:
-        """Did the ``number`` field give the card values under the rule the prompt states? ``None``: no field."""
+    def rule_correct(self, verdict: Verdict) -> bool:
+        """Did the ``number`` field give the card values under the rule the prompt states? (missing: no)"""
         nums = verdict.answer.numbers
-        return None if nums is None else Counter(nums) == Counter(self.stated_values)
+        return nums is not None and Counter(nums) == Counter(self.stated_values)
 
     def follows_train_rule(self, verdict: Verdict) -> bool | None:
         """On hands where the stated rule changes a value: did the answer use the training rule's values?"""
@@ -220,9 +222,10 @@ class GPEpisode:
         nums = verdict.answer.numbers
         return False if nums is None else Counter(nums) == Counter(self.train_values)
 
-    def cards_correct(self, verdict: Verdict) -> bool | None:
+    def cards_correct(self, verdict: Verdict) -> bool:
+        """Did the ``cards`` field name the dealt ranks? (missing: no, as the verifier scores it)"""
         cards = verdict.answer.cards
-        return None if cards is None else Counter(cards) == Counter(self.hand.ranks)
+        return cards is not None and Counter(cards) == Counter(self.hand.ranks)
 
     def record(self) -> dict[str, Any]:
         """A JSON-ready account of the episode: hand, every answer's outcome and measurements, the chat."""
@@ -242,6 +245,7 @@ class GPEpisode:
             "rule_correct": [self.rule_correct(v) for v in self.verdicts],
             "train_rule": [self.follows_train_rule(v) for v in self.verdicts],
             "cards_correct": [self.cards_correct(v) for v in self.verdicts],
+            "parsed": [v.answer.formula is not None for v in self.verdicts],
             "messages": [_text_only(m) for m in self.messages],
         }
 

@@ -2,8 +2,9 @@
 
 Success alone hides how a model fails, so next to it we count every attempt's outcome and measure, on the
 first attempt: rule accuracy (the ``number`` field follows the stated rule), the training-rule rate (it
-follows the training rule where the two differ — memorisation), recognition accuracy (VL: ``cards`` field
-matches the hand) and format validity (the answer parsed).
+follows the training rule where the two differ — memorisation) and recognition accuracy (VL: ``cards`` field
+matches the hand); an answer without the field counts as not matching, so dropping a field never helps. Format
+validity is the share of all answers with a readable formula field.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ def summarise(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     rows = list(records)
     first = [r for r in rows if r["attempts"]]
     outcomes = Counter(o for r in rows for o in r["outcomes"])
-    n_answers = sum(outcomes.values())
     return {
         "episodes": len(rows),
         "success": proportion([r["success"] for r in rows]).to_dict(),
@@ -28,9 +28,7 @@ def summarise(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "mean_attempts": sum(r["attempts"] for r in rows) / len(rows) if rows else float("nan"),
         "mean_return": sum(r["return"] for r in rows) / len(rows) if rows else float("nan"),
         "outcomes": {o.value: outcomes.get(o.value, 0) for o in Outcome},
-        "format_validity": proportion([o != Outcome.ILLEGAL for r in rows for o in r["outcomes"]]).to_dict()
-        if n_answers
-        else proportion([]).to_dict(),
+        "format_validity": proportion([p for r in rows for p in r.get("parsed", [])]).to_dict(),
         "rule_accuracy": proportion([r["rule_correct"][0] for r in first]).to_dict(),
         "train_rule_rate": proportion([r["train_rule"][0] for r in first]).to_dict(),
         "recognition": proportion([r["cards_correct"][0] for r in first if r["vision"]]).to_dict(),

@@ -187,7 +187,10 @@ def _solve(values: Values, target: int) -> tuple[str, ...]:
     for left, right in _splits(values):
         el, er = _expressions(left), _expressions(right)
         for a, ea in el.items():
-            for b in set(_partners(a, t)):
+            partners = set(_partners(a, t))
+            if a == 0 and t == 0:
+                partners |= set(er)  # 0 * y and 0 / y are 0 for every y
+            for b in partners:
                 eb = er.get(b)
                 if eb is None:
                     continue

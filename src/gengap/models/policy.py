@@ -21,6 +21,19 @@ class ModelPolicy:
         self.prompt_tokens = 0
         self.generated_tokens = 0
 
+    def describe(self) -> dict[str, Any]:
+        """Identifies the answers: the checkpoint (path, step, compute) and the sampling settings."""
+        from dataclasses import asdict
+
+        config = getattr(self.model, "config", None)
+        meta = getattr(self.model, "gengap_meta", {}) or {}
+        return {
+            "model": getattr(config, "_name_or_path", None),
+            "step": meta.get("step"),
+            "flops": (meta.get("compute") or {}).get("flops"),
+            "sampling": asdict(self.sampling),
+        }
+
     def __call__(self, episodes: Sequence[Episode]) -> list[str]:
         if any(ep.images() for ep in episodes):
             raise NotImplementedError("vision episodes need a vision-language model and processor (not built yet)")

@@ -78,6 +78,7 @@ def load(name: str, *, dtype: Any = None, device: str | None = None) -> LoadedMo
     meta: dict[str, Any] = {}
     if isinstance(where, Path) and (where / META_FILE).is_file():
         meta = json.loads((where / META_FILE).read_text())
+    model.gengap_meta = meta  # lets evaluation tell one checkpoint from a later one at the same path
     return LoadedModel(model, tokenizer, where if isinstance(where, Path) else None, meta)
 
 

@@ -39,6 +39,7 @@ class ComputeCallback(TrainerCallback):
             "run_compute": own.to_dict(),
             "compute": before.plus(own).to_dict(),
             "parent": {k: self.parent.get(k) for k in ("model", "kind", "step", "compute") if k in self.parent},
+            **({"pretrain": self.parent["pretrain"]} if "pretrain" in self.parent else {}),
         }
 
     def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:

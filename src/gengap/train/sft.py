@@ -11,7 +11,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gengap.core.io import guard_settings
 from gengap.train.compute import read_meta, write_meta
+
+_NOT_SHAPING = {
+    "resume",
+    "eval_steps",
+    "eval_n",
+    "eval_splits",
+    "eval_style",
+    "logging_steps",
+    "report_to",
+    "save_steps",
+}
 
 
 @dataclass
@@ -154,7 +166,12 @@ def train(
         peft_config=peft_config,
         callbacks=cbs,
     )
+    # Resuming continues the same run: refuse when what shapes the weights (model, data, schedule) changed.
+    shaping = {k: v for k, v in asdict(cfg).items() if k not in _NOT_SHAPING}
+    guard_settings(Path(cfg.output_dir) / "gengap_run.json", {**shaping, "parent_extra": parent.get("pretrain")})
     last = get_last_checkpoint(cfg.output_dir) if cfg.resume and Path(cfg.output_dir).is_dir() else None
+    if last and trainer.is_world_process_zero():
+        print(f"resuming from {last}", flush=True)
     trainer.train(resume_from_checkpoint=last)
     trainer.save_model(cfg.output_dir)
     if trainer.is_world_process_zero():
