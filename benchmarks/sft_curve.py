@@ -48,7 +48,7 @@ def rows_of(path: Path, phase: str, t0: float) -> list[dict]:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--out", default="runs/sft-curve")
-    p.add_argument("--pretrain-steps", type=int, default=300)
+    p.add_argument("--pretrain-steps", type=int, default=1500)
     p.add_argument("--sft-steps", type=int, default=300)
     p.add_argument("--eval-steps", type=int, default=50)
     p.add_argument("--eval-n", type=int, default=100)
@@ -56,20 +56,20 @@ def main() -> None:
     p.add_argument("--sft-lr", type=float, default=1e-3)
     p.add_argument(
         "--corpus-weights",
-        default="rule_values=3,rule_cards_target=3,make_target=1,arithmetic=0.5,pick_word=0.25",
-        help="pretraining mixture (this default is the one with which rule reading emerged)",
+        default="",
+        help="pretraining mixture, e.g. rule_values=3,make_target=1 (default: the corpus's own weights)",
     )
     p.add_argument("--base", default=None, help="skip pretraining and start SFT from this base checkpoint")
     args = p.parse_args()
     torch.set_num_threads(1)
     out = Path(args.out)
     t0 = time.perf_counter()
-    weights = {k: float(v) for k, v in (kv.split("=") for kv in args.corpus_weights.split(","))}
+    weights = {k: float(v) for k, v in (kv.split("=") for kv in args.corpus_weights.split(",") if kv)}
     base = Path(args.base) if args.base else None
     if base is None:
         base = pretrain(
             PretrainConfig(
-                corpus=CorpusConfig(weights=weights),
+                corpus=CorpusConfig(weights={**CorpusConfig().weights, **weights}),
                 max_steps=args.pretrain_steps,
                 eval_steps=args.eval_steps,
                 eval_n=args.eval_n,

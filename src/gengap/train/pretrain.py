@@ -19,7 +19,7 @@ from gengap.train.sft import SFTRunConfig, train
 class PretrainConfig:
     model: TinyLMConfig = field(default_factory=TinyLMConfig)
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
-    max_steps: int = 600
+    max_steps: int = 1500
     per_device_train_batch_size: int = 32
     learning_rate: float = 2e-3
     warmup_steps: float = 0.03
