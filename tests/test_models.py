@@ -142,3 +142,33 @@ def test_smollm2_loads_offline_and_its_template_marks_answers(tmp_path, monkeypa
         SamplingConfig(max_new_tokens=12),
     )[0]
     assert "8" in answer.text and answer.finished
+
+
+def test_tiny_vlm_round_trip_and_generation_with_images(tmp_path) -> None:
+    from gengap.gp import GeneralPoints
+    from gengap.models.policy import ModelPolicy
+    from gengap.models.tiny import TinyVLMConfig, build_tiny_vlm
+
+    model, proc = build_tiny_vlm(TinyVLMConfig(text=SMALL, image_size=64, vision_hidden_size=32))
+    model.save_pretrained(tmp_path / "vlm")
+    proc.save_pretrained(tmp_path / "vlm")
+    loaded = load(str(tmp_path / "vlm"))
+    assert hasattr(loaded.tokenizer, "image_processor")  # the processor came back, Pillow-only
+    eps = GeneralPoints(vision=True, style="compact", image_size=64, split="ood-visual").episodes(0, 3)
+    convs, images = [ep.messages for ep in eps], [ep.images() for ep in eps]
+    a = generate(model, proc, convs, SamplingConfig(max_new_tokens=6), images=images)
+    b = generate(loaded.model, loaded.tokenizer, convs, SamplingConfig(max_new_tokens=6), images=images)
+    assert [c.token_ids for c in a] == [c.token_ids for c in b]
+    image_token = proc.tokenizer.convert_tokens_to_ids("<image>")
+    assert a[0].prompt_ids.count(image_token) == (64 // 16) ** 2  # compute accounting sees the image tokens
+    pixels = proc(text=["x<image>"], images=[images[0][0]], return_tensors="pt")["pixel_values"]
+    full = torch.tensor([a[0].prompt_ids + a[0].token_ids])
+    with torch.no_grad():
+        logp = torch.log_softmax(model(input_ids=full, pixel_values=pixels).logits[0, :-1].float(), -1)
+    n = len(a[0].prompt_ids)
+    ref = logp[n - 1 : n - 1 + len(a[0].token_ids)].gather(-1, torch.tensor(a[0].token_ids)[:, None])[:, 0]
+    assert torch.allclose(ref, torch.tensor(a[0].logprobs), atol=1e-4)
+    answers = ModelPolicy(model, proc, SamplingConfig(max_new_tokens=4))(eps)
+    assert len(answers) == 3
+    with pytest.raises(ValueError, match="vision-language"):
+        ModelPolicy(*build_tiny_lm(SMALL))(eps)

@@ -41,18 +41,36 @@ def prompt_ids(tokenizer: Any, conversations: Sequence[list[Message]]) -> list[l
     return [list(x) for x in out]
 
 
+def _vision_inputs(processor: Any, conversations: Sequence[list[Message]], images: Sequence[list[Any]]) -> Any:
+    """Left-padded ids, mask and pixel values from a vision-language processor (it expands image tokens)."""
+    texts = [
+        processor.tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations
+    ]
+    flat = [img for imgs in images for img in imgs]
+    processor.tokenizer.padding_side = "left"
+    return processor(text=texts, images=flat or None, return_tensors="pt", padding=True)
+
+
 def generate(
     model: Any,
     tokenizer: Any,
     conversations: Sequence[list[Message]],
     sampling: SamplingConfig | None = None,
     *,
+    images: Sequence[list[Any]] | None = None,
     batch_size: int = 64,
 ) -> list[Completion]:
-    """Answer every conversation's next assistant turn."""
+    """Answer every conversation's next assistant turn.
+
+    ``tokenizer`` may be a vision-language processor; ``images`` then gives each conversation's images, in the
+    order of its image parts.
+    """
     import torch
 
     sampling = sampling or SamplingConfig()
+    processor = tokenizer if hasattr(tokenizer, "image_processor") else None
+    if processor is not None:
+        tokenizer = processor.tokenizer
     all_prompts = prompt_ids(tokenizer, conversations)
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
@@ -65,17 +83,29 @@ def generate(
     try:
         for start in range(0, len(all_prompts), batch_size):
             chunk = all_prompts[start : start + batch_size]
-            width = max(len(p) for p in chunk)
-            ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for i, p in enumerate(chunk):
-                ids[i, width - len(p) :] = torch.tensor(p)
-                mask[i, width - len(p) :] = 1
+            extra: dict[str, Any] = {}
+            if processor is not None:
+                batch = _vision_inputs(
+                    processor, conversations[start : start + batch_size], (images or [])[start : start + batch_size]
+                )
+                ids, mask = batch["input_ids"], batch["attention_mask"]
+                if "pixel_values" in batch:
+                    extra["pixel_values"] = batch["pixel_values"].to(device, dtype=model.dtype)
+                chunk = [row[m.bool()].tolist() for row, m in zip(ids, mask, strict=True)]  # image tokens expanded
+            else:
+                width = max(len(p) for p in chunk)
+                ids = torch.full((len(chunk), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(chunk), width), dtype=torch.long)
+                for i, p in enumerate(chunk):
+                    ids[i, width - len(p) :] = torch.tensor(p)
+                    mask[i, width - len(p) :] = 1
+            width = ids.shape[1]
             sample = sampling.temperature > 0
             with torch.inference_mode():
                 out = model.generate(
                     input_ids=ids.to(device),
                     attention_mask=mask.to(device),
+                    **extra,
                     max_new_tokens=sampling.max_new_tokens,
                     do_sample=sample,
                     temperature=sampling.temperature if sample else None,

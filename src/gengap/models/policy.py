@@ -35,10 +35,16 @@ class ModelPolicy:
         }
 
     def __call__(self, episodes: Sequence[Episode]) -> list[str]:
-        if any(ep.images() for ep in episodes):
-            raise NotImplementedError("vision episodes need a vision-language model and processor (not built yet)")
+        images = [ep.images() for ep in episodes]
+        if any(images) and not hasattr(self.tokenizer, "image_processor"):
+            raise ValueError("these episodes show images: evaluate them with a vision-language model")
         self.last = generate(
-            self.model, self.tokenizer, [ep.messages for ep in episodes], self.sampling, batch_size=self.batch_size
+            self.model,
+            self.tokenizer,
+            [ep.messages for ep in episodes],
+            self.sampling,
+            images=images if any(images) else None,
+            batch_size=self.batch_size,
         )
         self.prompt_tokens += sum(len(c.prompt_ids) for c in self.last)
         self.generated_tokens += sum(len(c.token_ids) for c in self.last)

@@ -30,6 +30,7 @@ def builtin_path(name: str) -> Path:
 class LoadedModel:
     model: Any
     tokenizer: Any
+    """The tokenizer, or for a vision-language model its processor (which holds the tokenizer)."""
     path: Path | None
     meta: dict[str, Any]
     """gengap's own record beside the weights (compute spent so far, how the checkpoint was made)."""
@@ -65,12 +66,17 @@ def resolve(name: str) -> Path | str:
 
 def load(name: str, *, dtype: Any = None, device: str | None = None) -> LoadedModel:
     """Load ``(model, tokenizer)`` and gengap's metadata for a ``--model`` value."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
     where = resolve(name)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(where)
-        model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype or default_dtype())
+        vision = hasattr(AutoConfig.from_pretrained(where), "vision_config")
+        if vision:  # a vision-language model: its processor prepares text and images together
+            tokenizer = AutoProcessor.from_pretrained(where)
+            model = AutoModelForImageTextToText.from_pretrained(where, dtype=dtype or default_dtype())
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(where)
+            model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype or default_dtype())
     except OSError as err:
         raise FileNotFoundError(f"could not load model {name!r}: {str(err).splitlines()[0]}") from None
     if device:

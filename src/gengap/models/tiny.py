@@ -59,3 +59,62 @@ def build_tiny_lm(config: TinyLMConfig | None = None) -> tuple[Any, Any]:
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.bos_token_id = tokenizer.bos_token_id
     return model, tokenizer
+
+
+@dataclass(frozen=True)
+class TinyVLMConfig:
+    """The built-in vision-language model: a small CLIP-style vision tower, a projector and ``tiny-lm``.
+
+    A LLaVA architecture from ``transformers``; images go through a Pillow-only processor (no torchvision).
+    At 160 px with 16 px patches an image becomes 100 tokens, and the four cards of a table are ~36 px wide.
+    """
+
+    text: TinyLMConfig = TinyLMConfig()
+    image_size: int = 160
+    patch_size: int = 16
+    vision_hidden_size: int = 96
+    vision_layers: int = 2
+    vision_heads: int = 2
+    seed: int = 0
+
+
+def build_tiny_vlm(config: TinyVLMConfig | None = None) -> tuple[Any, Any]:
+    """A freshly initialised ``(model, processor)`` pair; ``processor.tokenizer`` is the character tokenizer."""
+    import torch
+    from transformers import CLIPVisionConfig, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    from gengap.models.chat_template import CHAT_TEMPLATE, IMAGE
+
+    config = config or TinyVLMConfig()
+    lm, tokenizer = build_tiny_lm(config.text)
+    s, p = config.image_size, config.patch_size
+    vision = CLIPVisionConfig(
+        hidden_size=config.vision_hidden_size,
+        intermediate_size=2 * config.vision_hidden_size,
+        num_hidden_layers=config.vision_layers,
+        num_attention_heads=config.vision_heads,
+        image_size=s,
+        patch_size=p,
+    )
+    hf_config = LlavaConfig(
+        vision_config=vision,
+        text_config=lm.config,
+        image_token_index=tokenizer.convert_tokens_to_ids(IMAGE),
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = LlavaForConditionalGeneration(hf_config)
+    model.generation_config = lm.generation_config
+    processor = LlavaProcessor(
+        image_processor=CLIPImageProcessorPil(size={"shortest_edge": s}, crop_size={"height": s, "width": s}),
+        tokenizer=tokenizer,
+        patch_size=p,
+        vision_feature_select_strategy="default",
+        num_additional_image_tokens=1,
+        image_token=IMAGE,
+        chat_template=CHAT_TEMPLATE,
+    )
+    return model, processor
