@@ -128,7 +128,21 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         eval_n=args.eval_n,
         output_dir=args.output_dir,
     )
-    path = pretrain(cfg, args.model)
+    if args.model == "tiny-vlm":
+        from gengap.train.pretrain import pretrain_vlm
+
+        path = pretrain_vlm(
+            args.base,
+            max_steps=args.max_steps,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            output_dir=args.output_dir,
+            eval_steps=args.eval_steps,
+            eval_n=args.eval_n,
+            seed=args.seed,
+        )
+    else:
+        path = pretrain(cfg, args.model)
     print(f"base model written to {path}")
     return 0
 
@@ -189,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_gp_splits)
 
     p = sub.add_parser("pretrain", help="pretrain a built-in base model on the general-skill corpus")
-    p.add_argument("--model", default="tiny-lm", choices=["tiny-lm"])
+    p.add_argument("--model", default="tiny-lm", choices=["tiny-lm", "tiny-vlm"])
+    p.add_argument("--base", default="tiny-lm", help="tiny-vlm only: the language model it is built around")
     p.add_argument("--max-steps", type=int, default=1500)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=2e-3)

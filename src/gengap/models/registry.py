@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BUILTIN = ("tiny-lm", "smollm2-135m")
+BUILTIN = ("tiny-lm", "tiny-vlm", "smollm2-135m")
 
 
 def cache_dir() -> Path:

@@ -93,7 +93,14 @@ class GPEvalCallback(TrainerCallback):
             s = summarise(ep.record() for ep in episodes)
             row[name] = {
                 k: s[k]["rate"] if isinstance(s[k], dict) and "rate" in s[k] else s[k]
-                for k in ("success", "first_attempt_success", "rule_accuracy", "train_rule_rate", "format_validity")
+                for k in (
+                    "success",
+                    "first_attempt_success",
+                    "rule_accuracy",
+                    "train_rule_rate",
+                    "recognition",
+                    "format_validity",
+                )
             }
         row["eval_seconds"] = time.perf_counter() - start
         with JsonlAppender(Path(output_dir) / "eval.jsonl") as out:

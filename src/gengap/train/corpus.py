@@ -223,3 +223,33 @@ def corpus(cfg: CorpusConfig, n: int) -> Iterator[dict[str, Any]]:
     weights = [cfg.weights[s] for s in skills]
     for _ in range(n):
         yield GENERATORS[rng.choices(skills, weights)[0]](rng, cfg)
+
+
+# --- vision ------------------------------------------------------------------------------------------------
+
+NAME_PROMPTS = ("name the cards", "which cards are shown?", "list the cards on the table")
+
+
+def name_cards(rng: random.Random, image_size: int) -> dict[str, Any]:
+    """An image of 1–6 random cards of any suit, and their names: recognition, never the card game itself."""
+    from gengap.gp.cards import SUIT_SYMBOLS, SUITS, Hand
+    from gengap.gp.render import render_table
+
+    n = rng.randint(1, 6)
+    hand = Hand(tuple(rng.choice(RANKS) for _ in range(n)), tuple(rng.choice(SUITS) for _ in range(n)))
+    names = " ".join(f"{r}{SUIT_SYMBOLS[s]}" for r, s in zip(hand.ranks, hand.suits, strict=True))
+    return {
+        "messages": [
+            {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": rng.choice(NAME_PROMPTS)}]},
+            {"role": "assistant", "content": [{"type": "text", "text": f"cards: {names}"}]},
+        ],
+        "images": [render_table(hand, image_size)],
+        "skill": "name_cards",
+    }
+
+
+def vision_corpus(n: int, image_size: int, seed: int = 0) -> Iterator[dict[str, Any]]:
+    """Image-naming conversations for the vision-language base model (every suit and colour)."""
+    rng = random.Random(f"vision-corpus:{seed}")
+    for _ in range(n):
+        yield name_cards(rng, image_size)

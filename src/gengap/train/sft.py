@@ -70,8 +70,10 @@ class SFTRunConfig:
 
 
 def load_conversations(paths: list[str]) -> Any:
-    """The ``messages`` column of one or more JSON-lines files, as one ``datasets.Dataset``."""
+    """The ``messages`` (and, for vision data, ``images``) columns of JSON-lines files, as one ``Dataset``."""
     import datasets
+
+    from gengap.gp.expert import load_dataset
 
     if not paths:
         raise ValueError("no SFT data given; write some with `gengap gp data --out data.jsonl` and pass --data")
@@ -79,10 +81,12 @@ def load_conversations(paths: list[str]) -> Any:
     for p in paths:
         if not Path(p).is_file():
             raise FileNotFoundError(f"SFT data file {p} does not exist; create it with `gengap gp data --out {p}`")
-        ds = datasets.Dataset.from_json(p)
+        ds = load_dataset(p)
         if "messages" not in ds.column_names:
             raise ValueError(f"{p} has no 'messages' column; SFT data must be chat conversations")
-        parts.append(ds.select_columns(["messages"]))
+        parts.append(ds.select_columns([c for c in ("messages", "images") if c in ds.column_names]))
+    if len({tuple(sorted(p.column_names)) for p in parts}) > 1:
+        raise ValueError("mixing text-only and image data files in one SFT run is not supported; train them apart")
     return datasets.concatenate_datasets(parts)
 
 
@@ -156,7 +160,9 @@ def train(
     if cfg.eval_steps:
         from gengap.gp.game import GeneralPoints
 
-        game = GeneralPoints(style=cfg.eval_style, verify_iter=1)
+        vision = hasattr(tokenizer, "image_processor")  # a vision-language model is evaluated on GP-VL
+        size = getattr(getattr(tokenizer, "image_processor", None), "crop_size", None) or {}
+        game = GeneralPoints(style=cfg.eval_style, verify_iter=1, vision=vision, image_size=size.get("height", 1200))
         cbs.append(GPEvalCallback(tokenizer, game, list(cfg.eval_splits), cfg.eval_n, cfg.eval_steps, compute))
     trainer = SFTTrainer(
         model=model,
