@@ -33,3 +33,13 @@ def test_corpus_answers_are_right_and_never_the_study_task() -> None:
 def test_study_task_is_recognised() -> None:
     assert is_study_task(Rule.faces(10), 24) and is_study_task(Rule.faces(11, 12, 13), 24)
     assert not is_study_task(Rule.faces(10), 23) and not is_study_task(Rule.faces(7), 24)
+
+
+def test_vision_corpus_names_cards_of_every_suit() -> None:
+    from gengap.train.corpus import vision_corpus
+
+    rows = list(vision_corpus(40, image_size=64, seed=1))
+    answers = " ".join(r["messages"][1]["content"][0]["text"] for r in rows)
+    assert all(symbol in answers for symbol in "♠♣♥♦")
+    assert all(r["images"][0].size == (64, 64) for r in rows)
+    assert [r["messages"] for r in rows] == [r["messages"] for r in vision_corpus(40, image_size=64, seed=1)]

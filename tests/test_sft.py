@@ -95,3 +95,28 @@ def test_resume_refuses_a_changed_run(data, tmp_path) -> None:
             logging_steps=1,
         )
         train(cfg, model=model, tokenizer=tok)
+
+
+def test_vision_sft_on_gp_vl_data(tmp_path) -> None:
+    from gengap.models.tiny import TinyVLMConfig, build_tiny_vlm
+
+    path = tmp_path / "vl.jsonl"
+    write_dataset(GeneralPoints(vision=True, style="compact", image_size=64), path, n=16, progress=False)
+    ds = load_conversations([str(path)])
+    assert ds.column_names == ["messages", "images"] and ds[0]["images"][0].size == (64, 64)
+    model, proc = build_tiny_vlm(TinyVLMConfig(text=SMALL, image_size=64, vision_hidden_size=32))
+    before = {k: v.clone() for k, v in model.named_parameters() if "vision" in k}
+    cfg = SFTRunConfig(
+        data=[str(path)],
+        output_dir=str(tmp_path / "out"),
+        max_steps=3,
+        per_device_train_batch_size=4,
+        learning_rate=3e-3,
+        logging_steps=1,
+    )
+    trainer = train(cfg, model=model, tokenizer=proc)
+    assert trainer.state.global_step == 3
+    assert any(not torch.equal(v, before[k]) for k, v in trainer.model.named_parameters() if k in before)
+    assert (tmp_path / "out" / "processor_config.json").is_file() or (
+        tmp_path / "out" / "preprocessor_config.json"
+    ).is_file()
