@@ -120,3 +120,20 @@ def test_vision_sft_on_gp_vl_data(tmp_path) -> None:
     assert (tmp_path / "out" / "processor_config.json").is_file() or (
         tmp_path / "out" / "preprocessor_config.json"
     ).is_file()
+
+
+def test_eval_log_keeps_one_row_per_step(data, tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from gengap.train.callbacks import ComputeCallback, GPEvalCallback
+
+    model, tok = build_tiny_lm(SMALL)
+    compute = ComputeCallback({}, {})
+    cb = GPEvalCallback(tok, GeneralPoints(style="compact", verify_iter=1), ["id"], 2, 1, compute, max_new_tokens=4)
+    state = SimpleNamespace(global_step=3, num_input_tokens_seen=10)
+    for _ in range(2):  # a resumed run evaluates step 3 again
+        cb.evaluate(model, state, str(tmp_path))
+    state.global_step = 4
+    cb.evaluate(model, state, str(tmp_path))
+    rows = [json.loads(line) for line in (tmp_path / "eval.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [3, 4] and "success" in rows[0]["id"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from gengap.core.io import JsonlAppender
+from gengap.core.io import atomic_write_text, read_jsonl
 from gengap.train.compute import Compute, trainable_parameters, training_compute, write_meta
 
 
@@ -103,8 +103,10 @@ class GPEvalCallback(TrainerCallback):
                 )
             }
         row["eval_seconds"] = time.perf_counter() - start
-        with JsonlAppender(Path(output_dir) / "eval.jsonl") as out:
-            out.write(row)
+        # A resumed run evaluates again the steps after its last checkpoint: keep one row per step, the newest.
+        path = Path(output_dir) / "eval.jsonl"
+        rows = [r for r in read_jsonl(path) if r.get("step") != row["step"]] + [row]
+        atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
         print(json.dumps({"eval": row}), flush=True)
         return row
 
