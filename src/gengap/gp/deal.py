@@ -34,7 +34,3 @@ def deal(split: Split, rng: random.Random) -> Hand:
         if is_solvable((values[RANKS.index(r)] for r in ranks), split.target):
             return Hand(ranks, suits)
     raise ValueError(f"split {split.name!r}: no solvable hand found in {MAX_REDRAWS} draws; check its target")
-
-
-def deal_seeded(split: Split, seed: int) -> Hand:
-    return deal(split, random.Random(seed))

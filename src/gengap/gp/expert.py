@@ -11,7 +11,6 @@ feedback turns in the data are exactly what the model will see during RL.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -153,10 +152,6 @@ def write_dataset(
                 image = rel
             sink.write({"index": k, **_row(ep, kind, image)})
     return out
-
-
-def iter_rows(path: str | Path) -> Iterator[dict[str, Any]]:
-    return read_jsonl(path)
 
 
 def load_dataset(path: str | Path) -> Any:

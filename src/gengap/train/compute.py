@@ -54,10 +54,6 @@ def trainable_parameters(model: Any) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def total_parameters(model: Any) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 def training_compute(n_params: int, tokens: int) -> Compute:
     return Compute(train_tokens=tokens, train_flops=6.0 * n_params * tokens)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gengap.core.io import guard_settings
-from gengap.train.compute import read_meta, write_meta
+from gengap.train.compute import write_meta
 
 _NOT_SHAPING = {
     "resume",
@@ -193,7 +193,3 @@ def train(
         tokenizer.save_pretrained(cfg.output_dir)
         write_meta(cfg.output_dir, compute.meta(trainer.state))
     return trainer
-
-
-def parent_meta(path: str) -> dict[str, Any]:
-    return read_meta(path)
