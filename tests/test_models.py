@@ -172,3 +172,13 @@ def test_tiny_vlm_round_trip_and_generation_with_images(tmp_path) -> None:
     assert len(answers) == 3
     with pytest.raises(ValueError, match="vision-language"):
         ModelPolicy(*build_tiny_lm(SMALL))(eps)
+
+
+def test_broken_checkpoint_gives_a_clear_error(tmp_path) -> None:
+    model, tok = build_tiny_lm(SMALL)
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(ValueError, match="is broken"):
+        load(str(tmp_path))

@@ -79,6 +79,9 @@ def load(name: str, *, dtype: Any = None, device: str | None = None) -> LoadedMo
             model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype or default_dtype())
     except OSError as err:
         raise FileNotFoundError(f"could not load model {name!r}: {str(err).splitlines()[0]}") from None
+    except Exception as err:  # a truncated or corrupted weights file raises the loader's own error types
+        reason = (str(err).splitlines() or [type(err).__name__])[0]
+        raise ValueError(f"the checkpoint {name!r} is broken ({reason}); restore it or train it again") from None
     if device:
         model.to(device)
     meta: dict[str, Any] = {}
