@@ -142,6 +142,18 @@ def test_smollm2_loads_offline_and_its_template_marks_answers(tmp_path, monkeypa
         SamplingConfig(max_new_tokens=12),
     )[0]
     assert "8" in answer.text and answer.finished
+    # The vision variant: SmolLM2 with a small vision tower; its template turns image parts into image tokens.
+    from gengap.gp import GeneralPoints
+    from gengap.models.vlm import VisionTowerConfig, attach_vision
+
+    vlm, proc = attach_vision(lm.model, lm.tokenizer, VisionTowerConfig(image_size=64, hidden_size=32))
+    ep = GeneralPoints(vision=True, style="compact", image_size=64).episode(0)
+    out = generate(vlm, proc, [ep.messages], SamplingConfig(max_new_tokens=4), images=[ep.images()])[0]
+    image_token = proc.tokenizer.convert_tokens_to_ids("<image>")
+    assert (
+        out.prompt_ids.count(image_token) == 16
+        and out.prompt_ids[-3:] == proc.tokenizer("<|im_start|>assistant\n").input_ids[-3:]
+    )
 
 
 def test_tiny_vlm_round_trip_and_generation_with_images(tmp_path) -> None:

@@ -128,11 +128,11 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         eval_n=args.eval_n,
         output_dir=args.output_dir,
     )
-    if args.model == "tiny-vlm":
+    if args.model in ("tiny-vlm", "smollm2-135m-vlm"):
         from gengap.train.pretrain import pretrain_vlm
 
         path = pretrain_vlm(
-            args.base,
+            "smollm2-135m" if args.model == "smollm2-135m-vlm" else args.base,
             max_steps=args.max_steps,
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
@@ -203,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_gp_splits)
 
     p = sub.add_parser("pretrain", help="pretrain a built-in base model on the general-skill corpus")
-    p.add_argument("--model", default="tiny-lm", choices=["tiny-lm", "tiny-vlm"])
+    p.add_argument("--model", default="tiny-lm", choices=["tiny-lm", "tiny-vlm", "smollm2-135m-vlm"])
     p.add_argument("--base", default="tiny-lm", help="tiny-vlm only: the language model it is built around")
     p.add_argument("--max-steps", type=int, default=1500)
     p.add_argument("--batch-size", type=int, default=32)

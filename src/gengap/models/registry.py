@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BUILTIN = ("tiny-lm", "tiny-vlm", "smollm2-135m")
+BUILTIN = ("tiny-lm", "tiny-vlm", "smollm2-135m", "smollm2-135m-vlm")
 
 
 def cache_dir() -> Path:
@@ -54,6 +54,7 @@ def resolve(name: str) -> Path | str:
         if not (path / "config.json").is_file():
             raise FileNotFoundError(
                 f"the built-in model {name!r} is not in {path} yet; create it with `gengap pretrain --model {name}`"
+                + (" (after `gengap pretrain --model tiny-lm`)" if name == "tiny-vlm" else "")
             )
         return path
     path = Path(name)

@@ -63,11 +63,7 @@ def build_tiny_lm(config: TinyLMConfig | None = None) -> tuple[Any, Any]:
 
 @dataclass(frozen=True)
 class TinyVLMConfig:
-    """The built-in vision-language model: a small CLIP-style vision tower, a projector and ``tiny-lm``.
-
-    A LLaVA architecture from ``transformers``; images go through a Pillow-only processor (no torchvision).
-    At 160 px with 16 px patches an image becomes 100 tokens, and the four cards of a table are ~36 px wide.
-    """
+    """The built-in vision-language model: ``tiny-lm`` with a small vision tower (see :mod:`gengap.models.vlm`)."""
 
     text: TinyLMConfig = TinyLMConfig()
     image_size: int = 160
@@ -80,41 +76,16 @@ class TinyVLMConfig:
 
 def build_tiny_vlm(config: TinyVLMConfig | None = None) -> tuple[Any, Any]:
     """A freshly initialised ``(model, processor)`` pair; ``processor.tokenizer`` is the character tokenizer."""
-    import torch
-    from transformers import CLIPVisionConfig, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
-    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
-
-    from gengap.models.chat_template import CHAT_TEMPLATE, IMAGE
+    from gengap.models.vlm import VisionTowerConfig, attach_vision
 
     config = config or TinyVLMConfig()
     lm, tokenizer = build_tiny_lm(config.text)
-    s, p = config.image_size, config.patch_size
-    vision = CLIPVisionConfig(
+    tower = VisionTowerConfig(
+        image_size=config.image_size,
+        patch_size=config.patch_size,
         hidden_size=config.vision_hidden_size,
-        intermediate_size=2 * config.vision_hidden_size,
-        num_hidden_layers=config.vision_layers,
-        num_attention_heads=config.vision_heads,
-        image_size=s,
-        patch_size=p,
+        num_layers=config.vision_layers,
+        num_heads=config.vision_heads,
+        seed=config.seed,
     )
-    hf_config = LlavaConfig(
-        vision_config=vision,
-        text_config=lm.config,
-        image_token_index=tokenizer.convert_tokens_to_ids(IMAGE),
-        vision_feature_layer=-1,
-        vision_feature_select_strategy="default",
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        model = LlavaForConditionalGeneration(hf_config)
-    model.generation_config = lm.generation_config
-    processor = LlavaProcessor(
-        image_processor=CLIPImageProcessorPil(size={"shortest_edge": s}, crop_size={"height": s, "width": s}),
-        tokenizer=tokenizer,
-        patch_size=p,
-        vision_feature_select_strategy="default",
-        num_additional_image_tokens=1,
-        image_token=IMAGE,
-        chat_template=CHAT_TEMPLATE,
-    )
-    return model, processor
+    return attach_vision(lm, tokenizer, tower)

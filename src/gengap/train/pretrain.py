@@ -71,7 +71,8 @@ def pretrain_vlm(
     eval_n: int = 50,
     seed: int = 0,
 ) -> Path:
-    """``tiny-vlm``: a vision tower and projector around a pretrained ``tiny-lm``, taught to name cards.
+    """A vision tower and projector around a pretrained language model (``tiny-lm`` → ``tiny-vlm``), taught to
+    name cards.
 
     As in LLaVA's first stage, the language model arrives with its skills (here from ``gengap pretrain``) and
     the image side learns to describe pictures: cards of every rank, suit and colour.
@@ -79,26 +80,16 @@ def pretrain_vlm(
     import datasets
 
     from gengap.models.registry import builtin_path, load
-    from gengap.models.tiny import TinyLMConfig, TinyVLMConfig, build_tiny_vlm
+    from gengap.models.vlm import VisionTowerConfig, attach_vision
     from gengap.train.corpus import vision_corpus
 
     lm = load(base)
-    c = lm.model.config
-    text = TinyLMConfig(
-        hidden_size=c.hidden_size,
-        num_layers=c.num_hidden_layers,
-        num_heads=c.num_attention_heads,
-        intermediate_size=c.intermediate_size,
-        max_positions=c.max_position_embeddings,
-    )
-    model, processor = build_tiny_vlm(TinyVLMConfig(text=text, image_size=image_size, seed=seed))
-    model.model.language_model.load_state_dict(lm.model.model.state_dict())
-    model.lm_head.load_state_dict(lm.model.lm_head.state_dict())
+    model, processor = attach_vision(lm.model, lm.tokenizer, VisionTowerConfig(image_size=image_size, seed=seed))
     rows = list(vision_corpus(max_steps * batch_size, image_size, seed))
     dataset = datasets.Dataset.from_list([{"messages": r["messages"], "images": r["images"]} for r in rows])
-    out = Path(output_dir) if output_dir else builtin_path("tiny-vlm")
+    out = Path(output_dir) if output_dir else builtin_path(f"{base}-vlm" if base != "tiny-lm" else "tiny-vlm")
     run = SFTRunConfig(
-        model=f"tiny-vlm around {base}",
+        model=f"vision around {base}",
         output_dir=str(out),
         max_steps=max_steps,
         per_device_train_batch_size=batch_size,
@@ -109,6 +100,7 @@ def pretrain_vlm(
         eval_splits=["id", "ood-visual"],
         max_length=1024,
     )
-    parent = {"model": base, "compute": lm.meta.get("compute"), "pretrain": {"vision": asdict(TinyVLMConfig())}}
+    tower = asdict(VisionTowerConfig(image_size=image_size, seed=seed))
+    parent = {"model": base, "compute": lm.meta.get("compute"), "pretrain": {"vision": tower}}
     train(run, model=model, tokenizer=processor, train_dataset=dataset, parent=parent, kind="pretrain-vision")
     return out
