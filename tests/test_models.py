@@ -160,8 +160,9 @@ def test_tiny_vlm_round_trip_and_generation_with_images(tmp_path) -> None:
     from gengap.gp import GeneralPoints
     from gengap.models.policy import ModelPolicy
     from gengap.models.tiny import TinyVLMConfig, build_tiny_vlm
+    from gengap.models.vlm import VisionTowerConfig
 
-    model, proc = build_tiny_vlm(TinyVLMConfig(text=SMALL, image_size=64, vision_hidden_size=32))
+    model, proc = build_tiny_vlm(TinyVLMConfig(text=SMALL, vision=VisionTowerConfig(image_size=64, hidden_size=32)))
     model.save_pretrained(tmp_path / "vlm")
     proc.save_pretrained(tmp_path / "vlm")
     loaded = load(str(tmp_path / "vlm"))

@@ -99,12 +99,13 @@ def test_resume_refuses_a_changed_run(data, tmp_path) -> None:
 
 def test_vision_sft_on_gp_vl_data(tmp_path) -> None:
     from gengap.models.tiny import TinyVLMConfig, build_tiny_vlm
+    from gengap.models.vlm import VisionTowerConfig
 
     path = tmp_path / "vl.jsonl"
     write_dataset(GeneralPoints(vision=True, style="compact", image_size=64), path, n=16, progress=False)
     ds = load_conversations([str(path)])
     assert ds.column_names == ["messages", "images"] and ds[0]["images"][0].size == (64, 64)
-    model, proc = build_tiny_vlm(TinyVLMConfig(text=SMALL, image_size=64, vision_hidden_size=32))
+    model, proc = build_tiny_vlm(TinyVLMConfig(text=SMALL, vision=VisionTowerConfig(image_size=64, hidden_size=32)))
     before = {k: v.clone() for k, v in model.named_parameters() if "vision" in k}
     cfg = SFTRunConfig(
         data=[str(path)],

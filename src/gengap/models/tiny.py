@@ -66,26 +66,14 @@ class TinyVLMConfig:
     """The built-in vision-language model: ``tiny-lm`` with a small vision tower (see :mod:`gengap.models.vlm`)."""
 
     text: TinyLMConfig = TinyLMConfig()
-    image_size: int = 160
-    patch_size: int = 16
-    vision_hidden_size: int = 96
-    vision_layers: int = 2
-    vision_heads: int = 2
-    seed: int = 0
+    vision: Any = None
+    """A :class:`gengap.models.vlm.VisionTowerConfig`; ``None`` for its defaults."""
 
 
 def build_tiny_vlm(config: TinyVLMConfig | None = None) -> tuple[Any, Any]:
     """A freshly initialised ``(model, processor)`` pair; ``processor.tokenizer`` is the character tokenizer."""
-    from gengap.models.vlm import VisionTowerConfig, attach_vision
+    from gengap.models.vlm import attach_vision
 
     config = config or TinyVLMConfig()
     lm, tokenizer = build_tiny_lm(config.text)
-    tower = VisionTowerConfig(
-        image_size=config.image_size,
-        patch_size=config.patch_size,
-        hidden_size=config.vision_hidden_size,
-        num_layers=config.vision_layers,
-        num_heads=config.vision_heads,
-        seed=config.seed,
-    )
-    return attach_vision(lm, tokenizer, tower)
+    return attach_vision(lm, tokenizer, config.vision)
