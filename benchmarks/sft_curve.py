@@ -59,6 +59,7 @@ def main() -> None:
         default="",
         help="pretraining mixture, e.g. rule_values=3,make_target=1 (default: the corpus's own weights)",
     )
+    p.add_argument("--solution", default="shortest", choices=["random", "shortest"], help="expert formula choice")
     p.add_argument("--base", default=None, help="skip pretraining and start SFT from this base checkpoint")
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -78,7 +79,13 @@ def main() -> None:
             )
         )
     t_pre = time.perf_counter() - t0
-    data = write_dataset(GeneralPoints(style="compact"), out / "gp-l-id.jsonl", n=args.sft_examples, seed=7)
+    data = write_dataset(
+        GeneralPoints(style="compact"),
+        out / f"gp-l-id-{args.solution}.jsonl",
+        n=args.sft_examples,
+        seed=7,
+        solution=args.solution,
+    )
     train(
         SFTRunConfig(
             model=str(base),

@@ -2,18 +2,20 @@ from __future__ import annotations
 
 from gengap.gp.formula import evaluate
 from gengap.gp.rules import Rule
-from gengap.train.corpus import CorpusConfig, corpus, is_study_task
+from gengap.train.corpus import SKILLS, CorpusConfig, corpus, is_study_task
 
 
 def test_corpus_is_reproducible_and_mixed() -> None:
     a = list(corpus(CorpusConfig(seed=3), 400))
     assert a == list(corpus(CorpusConfig(seed=3), 400))
     assert a != list(corpus(CorpusConfig(seed=4), 400))
-    assert {r["skill"] for r in a} == {"arithmetic", "rule_values", "make_target", "rule_cards_target", "pick_word"}
+    assert {r["skill"] for r in a} == {s for s, w in CorpusConfig().weights.items() if w > 0}
+    everything = CorpusConfig(weights=dict.fromkeys(SKILLS, 1.0))
+    assert {r["skill"] for r in corpus(everything, 400)} == set(SKILLS)
 
 
 def test_corpus_answers_are_right_and_never_the_study_task() -> None:
-    for row in corpus(CorpusConfig(), 1500):
+    for row in corpus(CorpusConfig(weights=dict.fromkeys(SKILLS, 1.0)), 1500):
         user, answer = row["messages"][0]["content"], row["messages"][1]["content"]
         fields = dict(line.split(": ", 1) for line in user.splitlines())
         out = dict(line.split(": ", 1) for line in answer.splitlines())
@@ -26,6 +28,8 @@ def test_corpus_answers_are_right_and_never_the_study_task() -> None:
             assert fields["rule"] not in ("JQK=10", "J=11 Q=12 K=13")
             if "target" in fields:
                 assert int(fields["target"]) != 24
+        if row["skill"] == "game24":  # the puzzle over plain numbers: no cards, no rule
+            assert set(fields) == {"numbers", "target"} and fields["target"] == "24"
         if row["skill"] == "arithmetic":
             assert str(evaluate(fields["compute"]).value) == out["value"]
 

@@ -69,3 +69,23 @@ def test_bad_paths_give_clear_errors(tmp_path) -> None:
         write_dataset(GeneralPoints(), tmp_path / "x.json", n=1, progress=False)
     with pytest.raises(FileNotFoundError, match="gengap gp data"):
         load_dataset(tmp_path / "missing.jsonl")
+
+
+def test_shortest_solution_gives_one_formula_per_value_set(tmp_path) -> None:
+    """``shortest`` makes the expert a function of the numbers; ``random`` shows several solutions."""
+    formulas: dict[str, dict[tuple[int, ...], set[str]]] = {}
+    for choice in ("random", "shortest"):
+        path = write_dataset(
+            GeneralPoints(style="compact"), tmp_path / f"{choice}.jsonl", n=400, seed=3, solution=choice, progress=False
+        )
+        seen: dict[tuple[int, ...], set[str]] = {}
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            answer = _last_answer(row)
+            assert verify(answer, row["values"], row["target"]).outcome is Outcome.CORRECT
+            seen.setdefault(tuple(sorted(row["values"])), set()).add(answer.split("formula: ")[1])
+        formulas[choice] = seen
+    assert all(len(f) == 1 for f in formulas["shortest"].values())
+    assert any(len(f) > 1 for f in formulas["random"].values())
+    with pytest.raises(ValueError, match="solution choice"):
+        example(GeneralPoints(), 0, solution="best")

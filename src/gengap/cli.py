@@ -79,6 +79,7 @@ def cmd_gp_data(args: argparse.Namespace) -> int:
         seed=args.seed,
         kind=args.kind,
         thought=args.thought,
+        solution=args.solution,
         progress=not args.quiet,
     )
     print(f"wrote {args.n} {args.kind} conversations to {path}")
@@ -188,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_game_args(p)
     p.add_argument("--kind", default="optimal", choices=["optimal", "suboptimal"])
     p.add_argument("--thought", action="store_true", help="add a short reasoning field to each answer")
+    p.add_argument(
+        "--solution",
+        default="random",
+        choices=["random", "shortest"],
+        help="which of a hand's solutions the expert writes: any (random) or always the same canonical one",
+    )
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/gp-data/train.jsonl")

@@ -25,6 +25,10 @@ from gengap.gp.prompts import format_answer
 from gengap.gp.verifier import Outcome, verify
 
 KINDS = ("optimal", "suboptimal")
+SOLUTIONS = ("random", "shortest")
+"""How the expert picks among a hand's solutions. ``random`` shows the variety of correct answers;
+``shortest`` always gives the same canonical formula for the same numbers, a deterministic target that a
+small model memorises several times faster (what the tiny-lm study curve uses)."""
 
 
 def thought_text(ep: GPEpisode, formula: str) -> str:
@@ -33,8 +37,8 @@ def thought_text(ep: GPEpisode, formula: str) -> str:
     return f"Under the stated rule the cards are {pairs}. {formula} = {ep.target}."
 
 
-def _expert_answer(ep: GPEpisode, rng: random.Random, thought: bool) -> str:
-    formula = rng.choice(ep.solutions)
+def _expert_answer(ep: GPEpisode, rng: random.Random, thought: bool, solution: str = "random") -> str:
+    formula = ep.solutions[0] if solution == "shortest" else rng.choice(ep.solutions)
     return _format(ep, ep.values, formula, thought_text(ep, formula) if thought else None)
 
 
@@ -73,16 +77,20 @@ def _wrong_answer(ep: GPEpisode, rng: random.Random) -> str:
     return _format(ep, values, "+".join(map(str, values)))
 
 
-def example(game: GeneralPoints, seed: int, kind: str = "optimal", thought: bool = False) -> GPEpisode:
+def example(
+    game: GeneralPoints, seed: int, kind: str = "optimal", thought: bool = False, solution: str = "random"
+) -> GPEpisode:
     """Play one expert episode: ``optimal`` answers right at once; ``suboptimal`` fails 1..budget-1 times first."""
     if kind not in KINDS:
         raise ValueError(f"unknown data kind {kind!r}; choose one of {KINDS}")
+    if solution not in SOLUTIONS:
+        raise ValueError(f"unknown solution choice {solution!r}; choose one of {SOLUTIONS}")
     ep = game.episode(seed)
     rng = random.Random(f"expert:{seed}")
     wrong = rng.randint(1, game.verify_iter - 1) if kind == "suboptimal" and game.verify_iter > 1 else 0
     for _ in range(wrong):
         ep.step(_wrong_answer(ep, rng))
-    result = ep.step(_expert_answer(ep, rng, thought))
+    result = ep.step(_expert_answer(ep, rng, thought, solution))
     assert result.terminated, "an expert answer must solve the hand"
     return ep
 
@@ -123,6 +131,7 @@ def write_dataset(
     seed: int = 0,
     kind: str = "optimal",
     thought: bool = False,
+    solution: str = "random",
     progress: bool = True,
 ) -> Path:
     """Write ``n`` expert conversations to ``out`` (a ``.jsonl`` file); images go to ``<stem>_images/``.
@@ -134,7 +143,7 @@ def write_dataset(
         raise ValueError(f"expert data is written as JSON lines; give a path ending in .jsonl, not {out}")
     guard_settings(
         out.with_name(out.name + ".settings.json"),
-        {"game": game.to_dict(), "seed": seed, "kind": kind, "thought": thought},
+        {"game": game.to_dict(), "seed": seed, "kind": kind, "thought": thought, "solution": solution},
     )
     have = {row.get("index") for row in read_jsonl(out)}
     image_dir = out.parent / f"{out.stem}_images"
@@ -142,7 +151,7 @@ def write_dataset(
         for k in tqdm(range(n), desc=f"{kind} data", unit="ex", disable=not progress):
             if k in have:
                 continue
-            ep = example(game, episode_seed(seed, k), kind, thought)
+            ep = example(game, episode_seed(seed, k), kind, thought, solution)
             image = None
             if game.vision:
                 from gengap.gp.render import save_png

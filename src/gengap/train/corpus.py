@@ -12,6 +12,8 @@ Skills (mixture weights in :class:`CorpusConfig`):
 * ``rule_values`` — apply a face-value rule stated in the prompt to a list of cards;
 * ``make_target`` — make a target from given numbers (any numbers, any target);
 * ``rule_cards_target`` — cards + a random rule + a target other than 24 → values and formula;
+* ``game24`` — the famous "make 24 from four numbers" puzzle (numbers 1..13, no cards, no rule): the part of
+  the puzzle skill a real LLM has read many times on the web. Off by default; see :class:`CorpusConfig`.
 * ``pick_word`` — choose, from a listed vocabulary, the word that matches a sentence (instruction following).
 """
 
@@ -27,7 +29,7 @@ from gengap.gp.cards import RANKS
 from gengap.gp.formula import evaluate
 from gengap.gp.rules import OOD_RULE, TRAIN_RULE, Rule
 
-SKILLS = ("arithmetic", "rule_values", "make_target", "rule_cards_target", "pick_word")
+SKILLS = ("arithmetic", "rule_values", "make_target", "rule_cards_target", "game24", "pick_word")
 STUDY_RULES = (TRAIN_RULE.values, OOD_RULE.values)
 STUDY_TARGET = 24
 
@@ -196,6 +198,23 @@ _CATEGORIES = {
 }
 
 
+def game24(rng: random.Random, cfg: CorpusConfig) -> dict[str, Any]:
+    """Four numbers that can make 24, and the solver's shortest canonical formula for them.
+
+    Plain numbers in the ``make_target`` format, never cards or a face rule: knowing the puzzle is a general
+    skill; reading the rule that turns cards into numbers is what the study tests.
+    """
+    from gengap.gp.solver import solve
+
+    while True:
+        numbers = [rng.randint(1, cfg.max_number) for _ in range(4)]
+        solutions = solve(numbers, STUDY_TARGET)
+        if solutions:
+            return _conversation(
+                f"numbers: {' '.join(map(str, numbers))}\ntarget: {STUDY_TARGET}", f"formula: {solutions[0]}", "game24"
+            )
+
+
 def pick_word(rng: random.Random, cfg: CorpusConfig) -> dict[str, Any]:
     category = rng.choice(sorted(_CATEGORIES))
     words = _CATEGORIES[category]
@@ -212,6 +231,7 @@ GENERATORS = {
     "rule_values": rule_values,
     "make_target": make_target,
     "rule_cards_target": rule_cards_target,
+    "game24": game24,
     "pick_word": pick_word,
 }
 
