@@ -7,7 +7,7 @@ PIP_FLAGS := --disable-pip-version-check -q -c constraints.txt
 # One torch/BLAS thread per process: the CPU machines we target have 2 cores shared by several jobs.
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench curve lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# The tiny-lm study curve (pretraining, then SFT, evaluated every 100 steps): ~15 CPU-minutes.
+curve: $(STAMP)
+	$(BIN)/python benchmarks/sft_curve.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
