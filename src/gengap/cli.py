@@ -238,14 +238,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    ok = False
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        ok = True
+        return code
     except (ValueError, FileNotFoundError, KeyError) as err:
         print(f"gengap: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gengap: interrupted; finished work is saved, rerun the same command to resume", file=sys.stderr)
         return 130
+    finally:
+        _end_distributed(barrier=ok)
+
+
+def _end_distributed(barrier: bool) -> None:
+    """Tear down a process group (from ``accelerate launch``/``torchrun``) before the interpreter exits.
+
+    Left to interpreter shutdown, gloo's threads can abort a process ("terminate called without an active
+    exception") after all work is done, and the launcher then reports the whole run as failed. No barrier after
+    a failure: the other processes may never reach it.
+    """
+    dist = sys.modules.get("torch.distributed")  # never import torch for commands that did not
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        if barrier:
+            dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -192,4 +192,6 @@ def train(
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(cfg.output_dir)
         write_meta(cfg.output_dir, compute.meta(trainer.state))
+    # Every process waits until the final files are written, so none exits while another still needs it.
+    trainer.accelerator.wait_for_everyone()
     return trainer
