@@ -71,6 +71,7 @@ def main() -> None:
     p.add_argument("--hidden-size", type=int, default=128)
     p.add_argument("--num-heads", type=int, default=4)
     p.add_argument("--intermediate-size", type=int, default=384)
+    p.add_argument("--replay-ratio", type=float, default=0.0, help="share of pretraining corpus mixed into SFT")
     p.add_argument("--base", default=None, help="skip pretraining and start SFT from this base checkpoint")
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -111,6 +112,7 @@ def main() -> None:
             save_steps=args.eval_steps,
             eval_steps=args.eval_steps,
             eval_n=args.eval_n,
+            replay_ratio=args.replay_ratio,
         )
     )
     t_all = time.perf_counter() - t0

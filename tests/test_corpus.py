@@ -47,3 +47,22 @@ def test_vision_corpus_names_cards_of_every_suit() -> None:
     assert all(symbol in answers for symbol in "♠♣♥♦")
     assert all(r["images"][0].size == (64, 64) for r in rows)
     assert [r["messages"] for r in rows] == [r["messages"] for r in vision_corpus(40, image_size=64, seed=1)]
+
+
+def test_replay_draws_from_the_base_models_own_mixture() -> None:
+    datasets = __import__("pytest").importorskip("datasets")
+    from gengap.train.sft import with_replay
+
+    sft = datasets.Dataset.from_list(
+        [{"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": "a"}]} for i in range(30)]
+    )
+    meta = {"corpus": {"weights": {"game24": 1.0}, "max_number": 13, "max_face_value": 20, "seed": 0}}
+    mixed = with_replay(sft, 0.25, seed=3, pretrain_meta=meta)
+    replayed = [r["messages"] for r in mixed if not r["messages"][0]["content"].startswith("q")]
+    assert len(mixed) == 40 and len(replayed) == 10
+    expected = [r["messages"] for r in corpus(CorpusConfig(weights={"game24": 1.0}, seed=4), 10)]
+    assert sorted(map(str, replayed)) == sorted(map(str, expected))
+    # Without a recorded mixture (a Hub model), replay uses the default mixture: several skills appear.
+    default = with_replay(sft, 0.5, seed=3)
+    firsts = {r["messages"][0]["content"].split()[0] for r in default if not r["messages"][0]["content"].startswith("q")}
+    assert len(firsts) > 1

@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gengap.core.paths import cache_dir
+
 BUILTIN = ("tiny-lm", "tiny-vlm", "smollm2-135m", "smollm2-135m-vlm")
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("GENGAP_CACHE", Path.home() / ".cache" / "gengap"))
 
 
 def builtin_path(name: str) -> Path:

@@ -97,15 +97,24 @@ def load_conversations(paths: list[str]) -> Any:
     return datasets.concatenate_datasets(parts)
 
 
-def with_replay(dataset: Any, ratio: float, seed: int) -> Any:
+def with_replay(dataset: Any, ratio: float, seed: int, pretrain_meta: dict[str, Any] | None = None) -> Any:
+    """Mix ``ratio`` of pretraining-corpus conversations into ``dataset``.
+
+    Replay draws from the base model's own pretraining mixture (recorded in its ``gengap.json``) so that it
+    rehearses what the base learnt; a base without that record (a Hub model) gets the default mixture. A seed
+    other than the pretraining one gives fresh examples of the same skills.
+    """
     if ratio <= 0:
         return dataset
     import datasets
 
     from gengap.train.corpus import CorpusConfig, corpus
 
+    recorded = (pretrain_meta or {}).get("corpus") or {}
+    fields = {k: v for k, v in recorded.items() if k in CorpusConfig.__dataclass_fields__ and k != "seed"}
+    cfg = CorpusConfig(**fields, seed=seed + 1)
     n = round(len(dataset) * ratio / (1 - ratio))
-    replay = datasets.Dataset.from_list([{"messages": r["messages"]} for r in corpus(CorpusConfig(seed=seed + 1), n)])
+    replay = datasets.Dataset.from_list([{"messages": r["messages"]} for r in corpus(cfg, n)])
     return datasets.concatenate_datasets([dataset, replay.cast(dataset.features)]).shuffle(seed=seed)
 
 
@@ -132,7 +141,7 @@ def train(
         model, tokenizer, parent = loaded.model, loaded.tokenizer, loaded.meta
     parent = parent or {}
     dataset = train_dataset if train_dataset is not None else load_conversations(cfg.data)
-    dataset = with_replay(dataset, cfg.replay_ratio, cfg.seed)
+    dataset = with_replay(dataset, cfg.replay_ratio, cfg.seed, parent.get("pretrain"))
     on_gpu = torch.cuda.is_available()
     args = SFTConfig(
         output_dir=cfg.output_dir,
