@@ -64,5 +64,7 @@ def test_replay_draws_from_the_base_models_own_mixture() -> None:
     assert sorted(map(str, replayed)) == sorted(map(str, expected))
     # Without a recorded mixture (a Hub model), replay uses the default mixture: several skills appear.
     default = with_replay(sft, 0.5, seed=3)
-    firsts = {r["messages"][0]["content"].split()[0] for r in default if not r["messages"][0]["content"].startswith("q")}
+    firsts = {
+        r["messages"][0]["content"].split()[0] for r in default if not r["messages"][0]["content"].startswith("q")
+    }
     assert len(firsts) > 1

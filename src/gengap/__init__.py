@@ -4,7 +4,9 @@ Importing the package registers the Gymnasium environments (cheaply: entry point
 heavy is imported until ``gymnasium.make``):
 
 * ``gengap/GeneralPoints-L-v0`` — the card game, cards listed in the prompt;
-* ``gengap/GeneralPoints-VL-v0`` — the card game, cards shown only in an image.
+* ``gengap/GeneralPoints-VL-v0`` — the card game, cards shown only in an image;
+* ``gengap/VIRL-L-v0`` — route following in a real city, observations in text;
+* ``gengap/VIRL-VL-v0`` — route following, observations as rendered street views.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ __version__ = "0.1.0"
 def _register_envs() -> None:
     import gymnasium
 
-    for env_id, kwargs in (
-        ("gengap/GeneralPoints-L-v0", {"vision": False}),
-        ("gengap/GeneralPoints-VL-v0", {"vision": True}),
+    for env_id, entry, kwargs in (
+        ("gengap/GeneralPoints-L-v0", "gengap.gp.env:GeneralPointsEnv", {"vision": False}),
+        ("gengap/GeneralPoints-VL-v0", "gengap.gp.env:GeneralPointsEnv", {"vision": True}),
+        ("gengap/VIRL-L-v0", "gengap.virl.env:VIRLEnv", {"vision": False}),
+        ("gengap/VIRL-VL-v0", "gengap.virl.env:VIRLEnv", {"vision": True}),
     ):
         if env_id not in gymnasium.registry:
-            gymnasium.register(env_id, entry_point="gengap.gp.env:GeneralPointsEnv", kwargs=kwargs)
+            gymnasium.register(env_id, entry_point=entry, kwargs=kwargs)
 
 
 _register_envs()

@@ -158,6 +158,75 @@ def cmd_sft(args: argparse.Namespace) -> int:
     return 0
 
 
+def _virl_game(args: argparse.Namespace):
+    from gengap.virl.game import VIRL
+    from gengap.virl.splits import get_split
+
+    return VIRL(
+        world=args.world,
+        split=get_split(args.split),
+        vision=args.vision,
+        style=args.style,
+        verify_iter=args.verify_iter,
+        image_size=args.image_size,
+    )
+
+
+def _add_virl_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--world",
+        default="helsinki",
+        help="helsinki, karhula, grid, an .osm.pbf extract, a reference-format folder or a world .json",
+    )
+    p.add_argument("--split", default="id", help="id, ood-rule, ood-place or ood-visual (see `gengap virl splits`)")
+    p.add_argument("--vision", action="store_true", help="V-IRL-VL: observations are street-view images")
+    p.add_argument("--style", default="paper", choices=["paper", "compact"], help="prompt and answer style")
+    p.add_argument("--verify-iter", type=int, default=2, help="attempts per route point")
+    p.add_argument("--image-size", type=int, default=512, help="size of the 2x2 street-view image (VL)")
+
+
+def cmd_virl_data(args: argparse.Namespace) -> int:
+    from gengap.virl.expert import write_dataset
+
+    path = write_dataset(_virl_game(args), args.out, n=args.n, seed=args.seed, kind=args.kind, progress=not args.quiet)
+    print(f"wrote {args.kind} of {args.n} routes to {path}")
+    return 0
+
+
+def cmd_virl_show(args: argparse.Namespace) -> int:
+    from gengap.virl.render import render_map, render_views, save_png
+
+    game = _virl_game(args)
+    route = game.route(args.seed)
+    world = game.the_world
+    index = args.point if args.point >= 0 else next((i for i, p in enumerate(route.rail) if p.intersection), 0)
+    if not 0 <= index < len(route.rail):
+        raise ValueError(f"--point must be below {len(route.rail)}, the number of points on this route")
+    out = Path(args.out)
+    views = save_png(render_views(world, route, index, style=game.split.style, size=args.image_size), out / "views.png")
+    route_map = save_png(render_map(world, route), out / "map.png")
+    print(route.instruction_text())
+    print(
+        f"route {route.id}: {len(route.rail)} points, {route.length:.0f} m; views at point {index} -> {views}; "
+        f"map -> {route_map}"
+    )
+    return 0
+
+
+def cmd_virl_play(args: argparse.Namespace) -> int:
+    from gengap.virl.play import play
+
+    return 0 if play(_virl_game(args), args.seed) else 1
+
+
+def cmd_virl_splits(args: argparse.Namespace) -> int:
+    from gengap.virl.splits import SPLITS
+
+    for name, split in SPLITS.items():
+        print(f"{name:12} {split.description}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gengap", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -208,6 +277,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = gp.add_parser("splits", help="list the named splits")
     p.set_defaults(func=cmd_gp_splits)
+
+    virl = sub.add_parser("virl", help="V-IRL navigation: write routes and SFT data, render views, play")
+    virl = virl.add_subparsers(dest="virl_command", required=True)
+    p = virl.add_parser("data", help="write routes (one per line) or expert SFT conversations as JSON lines")
+    _add_virl_args(p)
+    p.add_argument("--kind", default="routes", choices=["routes", "optimal", "suboptimal"])
+    p.add_argument("--n", type=int, default=1000, help="number of routes")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/virl-data/routes.jsonl")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_virl_data)
+
+    p = virl.add_parser("show", help="render a route's street views and its map as PNG files")
+    _add_virl_args(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--point", type=int, default=-1, help="rail point to render (default: the first turn)")
+    p.add_argument("--out", default="runs/virl-show", help="output folder")
+    p.set_defaults(func=cmd_virl_show)
+
+    p = virl.add_parser("play", help="walk a route in the terminal")
+    _add_virl_args(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_virl_play)
+
+    p = virl.add_parser("splits", help="list the named V-IRL splits")
+    p.set_defaults(func=cmd_virl_splits)
 
     p = sub.add_parser("pretrain", help="pretrain a built-in base model on the general-skill corpus")
     p.add_argument("--model", default="tiny-lm", choices=["tiny-lm", "tiny-vlm", "smollm2-135m-vlm"])

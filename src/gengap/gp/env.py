@@ -14,29 +14,13 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from gengap.core.spaces import CHARSET, MAX_TURN_CHARS, AnyText, chat_space
 from gengap.gp.answer import MAX_ANSWER_CHARS
 from gengap.gp.formula import MAX_FORMULA_CHARS
 from gengap.gp.game import GeneralPoints, GPEpisode
 from gengap.gp.splits import get_split
 
-_CHARSET = "".join(chr(c) for c in range(32, 127)) + "\n\t♠♣♥♦×÷"
-MAX_TURN_CHARS = 16_384
 assert MAX_ANSWER_CHARS <= MAX_TURN_CHARS and MAX_FORMULA_CHARS <= MAX_TURN_CHARS
-
-
-class AnyText(spaces.Text):
-    """A text space that contains any string up to ``max_length``: model answers are arbitrary unicode.
-
-    Sampling still draws from a printable charset, so random agents and ``check_env`` work.
-    """
-
-    def contains(self, x: Any) -> bool:
-        return isinstance(x, str) and len(x) <= self.max_length
-
-
-def chat_space() -> spaces.Sequence:
-    turn = spaces.Dict({"role": AnyText(16, charset=_CHARSET), "content": AnyText(MAX_TURN_CHARS, charset=_CHARSET)})
-    return spaces.Sequence(turn, stack=False)
 
 
 class GeneralPointsEnv(gym.Env):
@@ -69,7 +53,7 @@ class GeneralPointsEnv(gym.Env):
         if vision:
             obs["image"] = spaces.Box(0, 255, (image_size, image_size, 3), np.uint8)
         self.observation_space = spaces.Dict(obs)
-        self.action_space = AnyText(MAX_TURN_CHARS, charset=_CHARSET)
+        self.action_space = AnyText(MAX_TURN_CHARS, charset=CHARSET)
         self.episode: GPEpisode | None = None
 
     def _obs(self) -> dict[str, Any]:

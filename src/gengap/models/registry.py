@@ -10,7 +10,6 @@ On a GPU models load in bf16, on a CPU in fp32.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

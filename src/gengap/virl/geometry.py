@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import pairwise
 
 Point = tuple[float, float]
 
@@ -39,7 +40,7 @@ def distance(a: Point, b: Point) -> float:
 
 def compass_index(bearing_deg: float) -> int:
     """The 45° compass sector (0 = north, 1 = northeast, …) that contains a bearing."""
-    return int(math.floor((bearing_deg % 360.0) / 45.0 + 0.5)) % 8
+    return math.floor((bearing_deg % 360.0) / 45.0 + 0.5) % 8
 
 
 def compass_name(bearing_deg: float) -> str:
@@ -75,7 +76,7 @@ def left_or_right(heading_deg: float, origin: Point, target: Point) -> tuple[str
 
 
 def polyline_length(points: Sequence[Point]) -> float:
-    return sum(distance(a, b) for a, b in zip(points, points[1:], strict=False))
+    return sum(distance(a, b) for a, b in pairwise(points))
 
 
 def point_along(points: Sequence[Point], at: float) -> tuple[Point, float]:
@@ -83,7 +84,7 @@ def point_along(points: Sequence[Point], at: float) -> tuple[Point, float]:
     if len(points) < 2:
         raise ValueError("a polyline needs at least two points")
     run = 0.0
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in pairwise(points):
         seg = distance(a, b)
         if seg > 0 and run + seg >= at:
             t = (at - run) / seg

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from gengap.virl.geometry import (
@@ -52,7 +53,7 @@ class RouteConfig:
     max_visible: int = 3
     snap_radius: float = 40.0
     """A place can start or end a route only if a street node lies this close."""
-    max_tries: int = 400
+    max_tries: int = 1000
 
 
 @dataclass(frozen=True)
@@ -174,10 +175,10 @@ def district_of(world: World, xy: Point) -> str:
 
 
 def _median_x(world: World) -> float:
-    cached = world.meta.get("_median_x")
+    cached = world.memo.get("median_x")
     if cached is None:
         xs = sorted(p.xy[0] for p in world.places) or [0.0]
-        cached = world.meta["_median_x"] = xs[len(xs) // 2]
+        cached = world.memo["median_x"] = xs[len(xs) // 2]
     return cached
 
 
@@ -200,8 +201,8 @@ def route_for(world: World, seed: int, *, district: str = "all", config: RouteCo
 
 
 def _eligible_places(world: World, district: str, cfg: RouteConfig) -> list[tuple[Place, int]]:
-    key = f"_eligible:{district}:{cfg.snap_radius}"
-    cached = world.meta.get(key)
+    key = f"eligible:{district}:{cfg.snap_radius}"
+    cached = world.memo.get(key)
     if cached is None:
         cached = []
         for p in world.places:
@@ -211,7 +212,7 @@ def _eligible_places(world: World, district: str, cfg: RouteConfig) -> list[tupl
             if district != "all" and district_of(world, world.nodes[snap[0]]) != district:
                 continue
             cached.append((p, snap[0]))
-        world.meta[key] = cached
+        world.memo[key] = cached
     return cached
 
 
@@ -302,9 +303,7 @@ def _try_route(
     )
 
 
-def _landmark(
-    world: World, xy: Point, arrive: float, excluded: set[str], cfg: RouteConfig
-) -> tuple[Place, str] | None:
+def _landmark(world: World, xy: Point, arrive: float, excluded: set[str], cfg: RouteConfig) -> tuple[Place, str] | None:
     """The nearest named place near an intersection that is clearly on the left or the right."""
     for _, place in world.places_near(xy, cfg.landmark_radius):
         if place.name in excluded:
@@ -344,15 +343,13 @@ def _rail(
         return tuple((p.name, side(heading, xy, p.xy)) for p in near[: cfg.max_visible])
 
     def openings(node: int) -> tuple[float, ...]:
-        return tuple(
-            sorted(start_bearing(world.street_points(node, nb, s)) for nb, s in world.adjacency.get(node, ()))
-        )
+        return tuple(sorted(start_bearing(world.street_points(node, nb, s)) for nb, s in world.adjacency.get(node, ())))
 
     start_xy = world.nodes[nodes[0]]
     rail = [RailPoint(start_xy, init_facing * 45.0, init_facing, "start", 1, first, seen(start_xy, init_facing * 45.0))]
     bounds = [0] + [k for k, _, _ in key_points] + [len(nodes) - 1]
     facing = first
-    for leg, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
+    for leg, (lo, hi) in enumerate(pairwise(bounds)):
         line = pieces[lo] + [p for piece in pieces[lo + 1 : hi] for p in piece[1:]]
         length = polyline_length(line)
         n_forward = max(1, int((length - cfg.spacing / 2) // cfg.spacing))
@@ -381,4 +378,3 @@ def _rail(
         else:
             rail.append(RailPoint(end_xy, arrive, facing, "stop", sentence, facing, seen(end_xy, arrive)))
     return rail
-

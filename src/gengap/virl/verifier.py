@@ -14,12 +14,12 @@ budget penalty (−1) and ends the episode, as in GeneralPoints.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from gengap.virl.answer import VIRLAnswer, claims_intersection, parse_answer
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     CORRECT = "correct"
     WRONG_ACTION = "wrong_action"
     WRONG_OBSERVATION = "wrong_observation"

