@@ -27,6 +27,11 @@ run: $(STAMP)
 	$(BIN)/gengap gp show --split ood-visual --seed 0 --out runs/demo/hand-ood-visual.png
 	$(BIN)/gengap gp show --cards 3,3,8,8 --out runs/demo/hand-3388.png
 	$(BIN)/gengap gp data --kind suboptimal --n 500 --out runs/demo/data/gp-l-suboptimal.jsonl
+	$(BIN)/gengap virl data --world helsinki --split id --n 1000 --out runs/demo/virl/routes-id.jsonl
+	$(BIN)/gengap virl data --world helsinki --split ood-rule --kind suboptimal --n 100 \
+		--out runs/demo/data/virl-l-ood-rule-suboptimal.jsonl
+	$(BIN)/gengap virl show --world helsinki --split id --seed 3 --out runs/demo/virl/id
+	$(BIN)/gengap virl show --world helsinki --split ood-visual --seed 3 --out runs/demo/virl/ood-visual
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -216,3 +216,17 @@ def test_virl_core_does_not_import_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_episodes_follow_the_shared_contract_and_play_in_batches() -> None:
+    from gengap.core.episode import Episode, play
+
+    game = VIRL(world="grid", split="ood-rule", style="compact")
+    episodes = game.episodes(seed=0, n=12)
+    assert all(isinstance(ep, Episode) for ep in episodes)
+    finished = play(lambda batch: [ep.expert_answer() for ep in batch], episodes, batch_size=5)
+    assert len(finished) == 12 and all(ep.success for ep in finished)
+    rec = finished[0].record()
+    assert rec["success"] and rec["step_accuracy"] == 1.0 and len(rec["turns"]) == rec["n_points"]
+    again = [ep.route.id for ep in game.episodes(seed=0, n=12)]
+    assert again == [ep.route.id for ep in episodes]

@@ -19,7 +19,25 @@ from gengap.virl.world import FORMAT_VERSION, Place, World, build_world
 
 ATTRIBUTION = "Map data © OpenStreetMap contributors (ODbL)"
 BUNDLED = {"helsinki": "Helsinki.osm.pbf", "karhula": "test.osm.pbf"}
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
+NOT_STREETS = frozenset(
+    {
+        "footway",
+        "steps",
+        "path",
+        "corridor",
+        "elevator",
+        "escalator",
+        "trail",
+        "track",
+        "bridleway",
+        "cycleway",
+        "service",
+        "platform",
+    }
+)
+"""Walkable ways that are not streets. Sidewalks mapped as separate footways, stairs and parking aisles would
+turn routes into zigzags of a few metres; V-IRL routes follow streets, as street-view cars drive them."""
 _CATEGORY_KEYS = ("amenity", "shop", "tourism", "leisure", "office", "historic")
 
 
@@ -66,7 +84,11 @@ def _read_extract(path: Path, name: str) -> World:
     nodes, edges = got
     proj = Projection(float(nodes["lat"].mean()), float(nodes["lon"].mean()))
     segments = []
-    for u, v, street, geom in zip(edges["u"], edges["v"], edges["name"], edges["geometry"], strict=True):
+    for u, v, street, kind, geom in zip(
+        edges["u"], edges["v"], edges["name"], edges["highway"], edges["geometry"], strict=True
+    ):
+        if kind in NOT_STREETS:
+            continue
         pts = [proj.to_xy(lat, lon) for lon, lat in geom.coords]
         segments.append((int(u), int(v), street if isinstance(street, str) else "", pts))
     places = []
