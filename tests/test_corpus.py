@@ -42,11 +42,32 @@ def test_study_task_is_recognised() -> None:
 def test_vision_corpus_names_cards_of_every_suit() -> None:
     from gengap.train.corpus import vision_corpus
 
-    rows = list(vision_corpus(40, image_size=64, seed=1))
+    rows = list(vision_corpus(40, image_size=64, seed=1, skills=("name_cards",)))
     answers = " ".join(r["messages"][1]["content"][0]["text"] for r in rows)
     assert all(symbol in answers for symbol in "♠♣♥♦")
     assert all(r["images"][0].size == (64, 64) for r in rows)
-    assert [r["messages"] for r in rows] == [r["messages"] for r in vision_corpus(40, image_size=64, seed=1)]
+    again = vision_corpus(40, image_size=64, seed=1, skills=("name_cards",))
+    assert [r["messages"] for r in rows] == [r["messages"] for r in again]
+
+
+def test_vision_corpus_reads_street_scenes_of_every_style_but_never_navigates() -> None:
+    import numpy as np
+
+    from gengap.train.corpus import vision_corpus
+    from gengap.virl.render import STYLES
+
+    rows = list(vision_corpus(30, image_size=128, seed=2))
+    signs = [r for r in rows if r["skill"] == "name_signs"]
+    assert signs and any(r["skill"] == "name_cards" for r in rows)
+    for r in signs:
+        text = r["messages"][1]["content"][0]["text"]
+        assert text.startswith("signs: ") and "intersection: " in text
+        prompt = r["messages"][0]["content"][1]["text"]
+        assert not any(w in (prompt + text) for w in ("turn_direction", "forward()", "Move forward", "route"))
+    # both looks appear: the day sky's blue and the dusk sky's purple
+    tops = [tuple(np.asarray(r["images"][0])[1, 1]) for r in signs]
+    for style in STYLES.values():
+        assert any(np.abs(np.array(t, int) - style.sky_top).max() < 20 for t in tops)
 
 
 def test_replay_draws_from_the_base_models_own_mixture() -> None:

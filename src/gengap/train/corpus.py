@@ -23,6 +23,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from gengap.gp.cards import RANKS
@@ -268,8 +269,51 @@ def name_cards(rng: random.Random, image_size: int) -> dict[str, Any]:
     }
 
 
-def vision_corpus(n: int, image_size: int, seed: int = 0) -> Iterator[dict[str, Any]]:
-    """Image-naming conversations for the vision-language base model (every suit and colour)."""
+SIGN_PROMPTS = ("which shop signs do you see, and where?", "read the signs in these street views", "name the shops")
+VISION_SKILLS = ("name_cards", "name_signs")
+
+
+def name_signs(rng: random.Random, image_size: int) -> dict[str, Any]:
+    """Four street views of a procedural city in any style, and the shop signs in each view with whether a
+    street opens there: reading street scenes, never the navigation task (no route, no directions, no action)."""
+    from gengap.virl.render import STYLES, render_views
+    from gengap.virl.routes import RouteConfig, route_for
+
+    world = _sign_world(rng.randrange(4))
+    route = route_for(world, rng.randrange(1 << 30), config=RouteConfig(min_turns=1))
+    with_signs = [i for i, p in enumerate(route.rail) if p.landmarks] or [0]
+    index = rng.choice(with_signs)
+    point = route.rail[index]
+    style = rng.choice(sorted(STYLES))
+    image = render_views(world, route, index, style=style, size=image_size)
+    signs = "; ".join(f"{name} {view}" for name, view in point.landmarks) or "none"
+    answer = f"signs: {signs}\nintersection: {'yes' if point.intersection else 'no'}"
+    return {
+        "messages": [
+            {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": rng.choice(SIGN_PROMPTS)}]},
+            {"role": "assistant", "content": [{"type": "text", "text": answer}]},
+        ],
+        "images": [image],
+        "skill": "name_signs",
+    }
+
+
+@lru_cache(maxsize=4)
+def _sign_world(seed: int) -> Any:
+    from gengap.virl.sources.grid import grid_world
+
+    return grid_world(seed=100 + seed, name=f"signs-{seed}")
+
+
+def vision_corpus(
+    n: int, image_size: int, seed: int = 0, skills: tuple[str, ...] = VISION_SKILLS
+) -> Iterator[dict[str, Any]]:
+    """Image-naming conversations for the vision-language base model: cards of every suit and colour, and
+    street views of every style with their shop signs (equal shares of the listed ``skills``)."""
+    unknown = set(skills) - set(VISION_SKILLS)
+    if unknown or not skills:
+        raise ValueError(f"unknown vision skill(s) {sorted(unknown)}; choose from {VISION_SKILLS}")
+    make = {"name_cards": name_cards, "name_signs": name_signs}
     rng = random.Random(f"vision-corpus:{seed}")
     for _ in range(n):
-        yield name_cards(rng, image_size)
+        yield make[rng.choice(skills)](rng, image_size)
