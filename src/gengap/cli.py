@@ -227,6 +227,22 @@ def cmd_virl_splits(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rl(args: argparse.Namespace) -> int:
+    from gengap.core.cli_config import from_args
+    from gengap.rl.ppo import PPOConfig, train_ppo
+
+    if args.algo != "ppo":
+        raise ValueError(f"unknown --algo {args.algo!r}; available: ppo")
+    cfg = from_args(PPOConfig, args)
+    row = train_ppo(cfg)
+    if row:
+        print(
+            f"PPO model written to {cfg.output_dir}: update {row['update']}, mean turn reward "
+            f"{row['mean_turn_reward']:+.3f}, success {row['success_rate']:.3f}; log in {cfg.output_dir}/log.jsonl"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gengap", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -328,6 +344,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_dataclass_args(p, SFTRunConfig)
     p.set_defaults(func=cmd_sft)
+
+    p = sub.add_parser("rl", help="reinforcement learning from Init with the games' verifiers (turn-level PPO)")
+    from gengap.rl.ppo import PPOConfig
+
+    p.add_argument("--algo", default="ppo", help="ppo (turn-level PPO as in the paper)")
+    add_dataclass_args(p, PPOConfig)
+    p.set_defaults(func=cmd_rl)
     return parser
 
 

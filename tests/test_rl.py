@@ -1,0 +1,261 @@
+"""RL: GAE over turns, the PPO objective, the rollout engine, and the PPO loop (tiny models, in-process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from gengap.models.generation import Completion  # noqa: E402
+from gengap.models.tiny import TinyLMConfig, build_tiny_lm  # noqa: E402
+from gengap.rl.advantages import gae  # noqa: E402
+from gengap.rl.losses import kl_to_reference, policy_loss, token_entropy, value_loss  # noqa: E402
+from gengap.rl.ppo import PPOConfig, forward_turns, token_weights, train_ppo  # noqa: E402
+from gengap.rl.rollout import rollout  # noqa: E402
+
+SMALL = TinyLMConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=1024)
+
+
+def test_gae_by_hand_with_a_cut_and_a_terminated_episode_in_one_batch() -> None:
+    # episode 0: two turns, ends (terminal); episode 1: two turns, cut by the rollout (bootstrap 0.5).
+    # The turns are interleaved as the engine records them.
+    rewards = [-1.0, 0.0, 5.0, -1.0]
+    values = [0.2, 0.4, 0.1, 0.3]
+    episode = [0, 1, 0, 1]
+    terminal = [False, False, True, False]
+    cut = [False, False, False, True]
+    bootstrap = [9.9, 9.9, 9.9, 0.5]  # only the cut turn's entry may be read
+    g, lam = 0.9, 0.95
+    adv, ret = gae(rewards, values, episode, terminal, cut, bootstrap, gamma=g, lam=lam)
+    # episode 0: last turn has no successor: δ = 5 - 0.1 = 4.9; first: δ = -1 + 0.9·0.1 - 0.2 = -1.11
+    a0_last = 4.9
+    a0_first = -1.11 + g * lam * a0_last
+    # episode 1: cut → bootstrap from 0.5, not from any other episode's value: δ = -1 + 0.45 - 0.3 = -0.85
+    a1_last = -1 + g * 0.5 - 0.3
+    a1_first = (0.0 + g * 0.3 - 0.4) + g * lam * a1_last
+    assert adv == pytest.approx([a0_first, a1_first, a0_last, a1_last])
+    assert ret == pytest.approx([a + v for a, v in zip(adv, values, strict=True)])
+    with pytest.raises(ValueError, match="exactly one of terminal or cut"):
+        gae([1.0], [0.0], [0], [False], [False], [0.0])
+
+
+def test_clipped_surrogate_and_value_clipping_on_known_numbers() -> None:
+    new = torch.log(torch.tensor([1.5, 0.5, 1.05]))
+    old = torch.zeros(3)
+    adv = torch.tensor([1.0, -1.0, 2.0])
+    loss, stats = policy_loss(new, old, adv, clip=0.1)
+    # ratios 1.5 (A>0: clipped to 1.1), 0.5 (A<0: min(-0.5, -0.9) = -0.9), 1.05 (inside: 2.1)
+    assert loss.item() == pytest.approx(-(1.1 - 0.9 + 2.1) / 3)
+    assert stats["clipfrac"] == pytest.approx(2 / 3)
+    v_new, v_old, ret = torch.tensor([1.0, 0.0]), torch.tensor([0.5, 0.0]), torch.tensor([2.0, 0.05])
+    # first: unclipped (1-2)² = 1; clipped value 0.5+0.1 = 0.6 → (0.6-2)² = 1.96; max = 1.96. second: 0.0025
+    assert value_loss(v_new, v_old, ret, clip=0.1).item() == pytest.approx((1.96 + 0.0025) / 2)
+    assert value_loss(v_new, v_old, ret, clip=None).item() == pytest.approx((1.0 + 0.0025) / 2)
+
+
+def test_entropy_and_kl_terms_are_real() -> None:
+    uniform = torch.zeros(1, 2, 4)
+    mask = torch.ones(1, 2)
+    assert token_entropy(uniform, mask).item() == pytest.approx(float(torch.log(torch.tensor(4.0))))
+    logp = torch.log(torch.tensor([[0.5, 0.25]]))
+    assert kl_to_reference(logp, logp, mask).item() == pytest.approx(0.0)
+    assert kl_to_reference(logp, torch.log(torch.tensor([[0.25, 0.25]])), mask).item() > 0
+    # on a real model the terms move the loss when switched on
+    model, tok = build_tiny_lm(SMALL)
+    head = torch.nn.Linear(32, 1)
+    turn = _turn(tok, "cards: 1 2 3 4", "formula: 1+2+3+4")
+    f = forward_turns(
+        model,
+        head,
+        [turn],
+        pad_id=tok.pad_token_id,
+        temperature=0.2,
+        weights=[[1.0] * len(turn.answer_ids)],
+        want_entropy=True,
+    )
+    assert f["entropy"].item() > 0
+    assert torch.isfinite(f["turn_logp"]).all() and f["values"].shape == (1,)
+
+
+def _turn(tok, prompt: str, answer: str):
+    from gengap.models.generation import prompt_ids
+    from gengap.rl.rollout import Turn
+
+    msgs = [{"role": "user", "content": prompt}]
+    ids = prompt_ids(tok, [msgs])[0]
+    ans = tok(answer, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    return Turn(0, 0, msgs, [], ids, ans, [0.0] * len(ans), answer, 0.0, "x", terminal=True)
+
+
+def test_pre_answer_tokens_get_their_own_weight() -> None:
+    _, tok = build_tiny_lm(SMALL)
+    text = "thought: add them\nformula: 1+2"
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    w = token_weights(tok, ids, text, 0.5)
+    cut = text.index("formula")
+    assert w[:cut] == [0.5] * cut and set(w[cut:]) == {1.0}
+    assert token_weights(tok, ids, text, 1.0) == [1.0] * len(ids)
+
+
+class Scripted:
+    """A fake model: answers each conversation with the next text of its script (by first user turn)."""
+
+    def __init__(self, script) -> None:
+        self.script = script
+        self.calls: list[int] = []
+
+    def __call__(self, conversations, images):
+        self.calls.append(len(conversations))
+        out = []
+        for conv in conversations:
+            n_answers = sum(m["role"] == "assistant" for m in conv)
+            text = self.script(conv, n_answers)
+            ids = [ord(c) % 97 for c in text]
+            out.append(Completion(text, ids, [-0.1] * len(ids), [1, 2, 3], True))
+        return out
+
+
+def test_rollout_of_a_scripted_model_on_generalpoints() -> None:
+    from gengap.gp.game import GeneralPoints
+
+    game = GeneralPoints(split="id", style="compact", verify_iter=3)
+    episodes = {}
+
+    def new(k: int):
+        episodes[k] = game.episode(100 + k)
+        return episodes[k]
+
+    def script(conv, n):
+        ep = next(e for e in episodes.values() if e.messages[0] == conv[0])
+        v = list(ep.values)
+        wrong = "+".join(map(str, v)) if sum(v) != 24 else "*".join(map(str, v))  # the hand's numbers, not 24
+        return f"formula: {wrong}" if n == 0 else f"formula: {ep.solutions[0]}"  # wrong, then right
+
+    fake = Scripted(script)
+    ro = rollout(fake, new, 10, batch_size=4)
+    assert fake.calls[0] == 4 and max(fake.calls) == 4  # the batch is refilled as episodes finish
+    assert len(ro.turns) == 20 and ro.stats["success_rate"] == 1.0
+    for t in ro.turns:
+        first = t.index == 0
+        assert t.outcome == ("wrong_value" if first else "correct")
+        assert t.terminal == (not first) and not t.cut
+        assert t.reward == (game.rewards.wrong_value if first else game.rewards.correct)
+        assert len(t.answer_ids) == len(t.logprobs) == len(t.answer)
+        assert t.messages[-1]["role"] == "user"  # the prompt ends with the user's turn (task or feedback)
+    assert ro.generated_tokens == sum(len(t.answer_ids) for t in ro.turns)
+
+
+def test_rollout_of_a_scripted_model_on_virl_with_cut_episodes() -> None:
+    from gengap.virl.game import VIRL
+
+    game = VIRL(world="grid", style="compact")
+    live = {}
+
+    def new(k: int):
+        live[k] = game.episode(k)
+        return live[k]
+
+    def script(conv, n):
+        ep = next(e for e in live.values() if e.messages[0]["content"] == conv[0]["content"])
+        return ep.expert_answer()
+
+    ro = rollout(Scripted(script), new, 3, batch_size=3, max_turns=4)
+    assert (
+        len(ro.turns) == 12 and {t.outcome for t in ro.turns} == {"correct"} and {t.reward for t in ro.turns} == {1.0}
+    )
+    lasts = [t for t in ro.turns if t.index == 3]
+    assert len(lasts) == 3 and all(t.cut and not t.terminal for t in lasts)
+    for t in lasts:
+        assert t.next_messages == live[t.episode].messages and live[t.episode].index == 4
+
+
+def _base(tmp_path: Path) -> Path:
+    model, tok = build_tiny_lm(SMALL)
+    model.save_pretrained(tmp_path / "base")
+    tok.save_pretrained(tmp_path / "base")
+    return tmp_path / "base"
+
+
+def _cfg(tmp_path: Path, **kw) -> PPOConfig:
+    base = dict(
+        model=str(tmp_path / "base"),
+        output_dir=str(tmp_path / "ppo"),
+        updates=2,
+        episodes_per_update=6,
+        rollout_batch_size=6,
+        verify_iter=2,
+        max_new_tokens=12,
+        minibatch_size=4,
+        gradient_accumulation_steps=2,
+        save_every=1,
+        learning_rate=1e-3,
+        max_grad_norm=0.05,
+    )
+    return PPOConfig(**{**base, **kw})
+
+
+def test_ppo_clips_gradients_logs_terms_and_resumes(tmp_path) -> None:
+    _base(tmp_path)
+    row = train_ppo(_cfg(tmp_path, ent_coef=0.01, kl_coef=0.1))
+    assert row["update"] == 2 and "entropy" in row and "kl_to_init" in row
+    assert row["grad_norm"] > 0.05 >= row["grad_norm_clipped"] - 1e-6  # it really clips
+    assert row["compute"]["train_tokens"] > 0 and row["compute"]["generation_tokens"] > 0
+    meta = json.loads((tmp_path / "ppo" / "checkpoint-2" / "gengap.json").read_text())
+    assert meta["step"] == 2 and meta["run_compute"]["flops"] > 0
+    row = train_ppo(_cfg(tmp_path, ent_coef=0.01, kl_coef=0.1, updates=3))  # resumes at update 2
+    lines = (tmp_path / "ppo" / "log.jsonl").read_text().splitlines()
+    assert [json.loads(x)["update"] for x in lines] == [1, 2, 3]
+    with pytest.raises(ValueError, match="other settings"):
+        train_ppo(_cfg(tmp_path, clip=0.3, updates=4))
+    off = train_ppo(_cfg(tmp_path, output_dir=str(tmp_path / "plain"), updates=1))
+    assert "entropy" not in off and "kl_to_init" not in off
+
+
+def test_two_processes_step_the_lr_schedule_once_per_update(tmp_path) -> None:
+    _base(tmp_path)
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or shutil.which("torchrun")
+    cmd = [
+        torchrun,
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "gengap.cli",
+        "rl",
+        "--algo",
+        "ppo",
+        "--model",
+        str(tmp_path / "base"),
+        "--output-dir",
+        str(tmp_path / "two"),
+        "--updates",
+        "3",
+        "--episodes-per-update",
+        "4",
+        "--rollout-batch-size",
+        "4",
+        "--verify-iter",
+        "1",
+        "--max-new-tokens",
+        "8",
+        "--minibatch-size",
+        "4",
+        "--lr-scheduler-type",
+        "linear",
+        "--learning-rate",
+        "0.003",
+        "--save-every",
+        "3",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [json.loads(x) for x in (tmp_path / "two" / "log.jsonl").read_text().splitlines()]
+    assert [r["learning_rate"] for r in rows] == pytest.approx([0.003, 0.002, 0.001])
+    assert rows[0]["episodes"] == 4  # per process; the compute counts both
+    assert (tmp_path / "two" / "checkpoint-3" / "value_head.pt").is_file()
