@@ -12,8 +12,9 @@ from PIL import Image
 from gengap.cli import main
 from gengap.core.io import read_jsonl
 from gengap.virl.game import VIRL
-from gengap.virl.geometry import Projection, distance
+from gengap.virl.geometry import Projection, angle_diff, distance, end_bearing, start_bearing
 from gengap.virl.routes import RouteConfig, route_for
+from gengap.virl.sources.osm import bundled_extract, osm_world
 from gengap.virl.sources.reference import reference_world
 from gengap.virl.worlds import get_world
 
@@ -34,8 +35,29 @@ def test_helsinki_gives_a_thousand_distinct_routes_with_landmarked_turns() -> No
         assert len(r.turns) >= 2
         for t in r.turns:
             assert t.landmark.name.strip() and distance(t.xy, t.landmark.xy) <= RouteConfig().landmark_radius
-    # same seed, same route (also after the world comes back from the on-disk cache)
-    assert route_for(get_world("helsinki"), 7).to_dict() == route_for(world, 7).to_dict()
+    # same seed, same route, whether the world was just built or read back from the on-disk cache
+    fresh = osm_world(bundled_extract("helsinki"), "helsinki", cache=False)
+    assert [route_for(fresh, s).to_dict() for s in range(50)] == [route_for(world, s).to_dict() for s in range(50)]
+
+
+def test_helsinki_instructions_tell_the_truth_about_the_map() -> None:
+    """The named turns match the real angles of the streets, and the destination is where the text says."""
+    world = get_world("helsinki")
+    for seed in range(200):
+        r = route_for(world, seed)
+        for t in r.turns:
+            i = r.nodes.index(t.node)
+            street_in = world.graph.edges[r.nodes[i - 1], t.node]["street"]
+            street_out = world.graph.edges[t.node, r.nodes[i + 1]]["street"]
+            arrive = end_bearing(world.street_points(r.nodes[i - 1], t.node, street_in))
+            leave = start_bearing(world.street_points(t.node, r.nodes[i + 1], street_out))
+            real = angle_diff(arrive, leave)
+            assert ("right" in t.relative) == (real > 0)
+            assert t.relative.startswith("slightly") == (abs(real) < 67.5), (seed, t.relative, real)
+        stop = r.rail[-1]
+        assert stop.kind == "stop"
+        side = r.instruction[-1].removesuffix(".").rsplit(" ", 1)[1]
+        assert (r.destination.name, side) in stop.landmarks
 
 
 def test_karhula_world_builds_from_the_other_bundled_extract() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from gengap.core.episode import Message, StepResult, episode_seed
 from gengap.virl.prompts import STYLES, action_list, feedback_prompt, format_answer, observation_text, user_prompt
 from gengap.virl.routes import RailPoint, Route, RouteConfig, route_for
-from gengap.virl.splits import VIRLSplit, get_split
+from gengap.virl.splits import DISTRICTS, VIRLSplit, get_split
 from gengap.virl.verifier import REWARDS, Outcome, Verdict, VIRLRewards, verify
 from gengap.virl.world import World
 from gengap.virl.worlds import get_world
@@ -47,6 +47,10 @@ class VIRL:
             raise ValueError(f"unknown prompt style {self.style!r}; choose one of {STYLES}")
         if self.verify_iter < 1:
             raise ValueError(f"verify_iter must be at least 1, got {self.verify_iter}")
+        if self.district is not None and self.district not in DISTRICTS:
+            raise ValueError(f"district must be one of {DISTRICTS}, got {self.district!r}")
+        if self.image_size < 16 or self.image_size % 2:
+            raise ValueError(f"image_size must be an even number of pixels (two views per row), got {self.image_size}")
 
     @property
     def the_world(self) -> World:
@@ -207,10 +211,15 @@ class VIRLEpisode:
 
     @property
     def step_accuracy(self) -> float:
-        """Share of answers equal to the expert action (every attempt is a sample), the paper's V-IRL metric."""
+        """Share of answers whose action equals the expert action (every attempt is a sample), the paper's
+        V-IRL metric. It looks at the action alone: a right action with a wrong observation still counts."""
         if not self.verdicts:
             return 0.0
-        return sum(v.outcome is Outcome.CORRECT for v in self.verdicts) / len(self.verdicts)
+        space = self.game.split.actions
+        hits = sum(
+            v.answer.action == self.route.rail[i].action(space) for v, i in zip(self.verdicts, self.points, strict=True)
+        )
+        return hits / len(self.verdicts)
 
     def reset_info(self) -> dict[str, Any]:
         return {

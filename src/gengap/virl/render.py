@@ -103,7 +103,7 @@ def render_views(world: World, route: Route, index: int, *, style: str = "day", 
 
 
 def _place_xy(world: World, name: str, near: tuple[float, float]) -> tuple[float, float]:
-    best = min((p for _, p in world.places_near(near, 80.0) if p.name == name), key=lambda p: distance(near, p.xy))
+    best = min((p for _, p in world.places_near(near, 500.0) if p.name == name), key=lambda p: distance(near, p.xy))
     return best.xy
 
 

@@ -51,6 +51,10 @@ class RouteConfig:
     landmark_radius: float = 35.0
     visible_radius: float = 35.0
     max_visible: int = 3
+    min_leg: float = 20.0
+    """Shortest walk between two key points (start, turns, destination)."""
+    max_drift: float = 40.0
+    """Largest angle between the agent's declared compass heading and the street it walks."""
     snap_radius: float = 40.0
     """A place can start or end a route only if a street node lies this close."""
     max_tries: int = 1000
@@ -250,21 +254,23 @@ def _try_route(
     excluded = {start.name, dest.name}
     turns: list[Turn] = []
     for i in range(1, len(nodes) - 1):
-        if _bends_away(pieces[i - 1], facing):
+        if _bends_away(pieces[i - 1], facing, cfg.max_drift):
             return None  # the street turns without an intersection: "move forward" would not follow it
         arrive = end_bearing(pieces[i - 1])
         leave = start_bearing(pieces[i])
         diff = angle_diff(arrive, leave)
         new = compass_index(leave)
         if abs(diff) < cfg.turn_deg:
-            if abs(angle_diff(facing * 45.0, leave)) > 67.5:
+            if abs(angle_diff(facing * 45.0, leave)) > cfg.max_drift:
                 return None  # the street bent away from the declared heading without a turn: instructions would lie
             continue
+        if abs(angle_diff(facing * 45.0, arrive)) > cfg.max_drift:
+            return None  # the agent's declared heading no longer matches the street it walks: the turn would lie
         if new == facing:
             new = (facing + (1 if diff > 0 else -1)) % 8
         rel = relative_turn(facing, new)
-        if rel is None or ("right" in rel) != (diff > 0):
-            return None
+        if rel is None or ("right" in rel) != (diff > 0) or rel.startswith("slightly") != (abs(diff) < 67.5):
+            return None  # the named turn must match the real one: direction and "slight" (< 67.5°) or full
         landmark = _landmark(world, world.nodes[nodes[i]], arrive, excluded, cfg)
         if landmark is None:
             return None
@@ -272,10 +278,12 @@ def _try_route(
         key_points.append((i, facing, new))
         excluded.add(landmark[0].name)
         facing = new
-    if not cfg.min_turns <= len(turns) <= cfg.max_turns or _bends_away(pieces[-1], facing):
+    if not cfg.min_turns <= len(turns) <= cfg.max_turns or _bends_away(pieces[-1], facing, cfg.max_drift):
         return None
     final_arrival = end_bearing(pieces[-1])
-    dest_side, _ = left_or_right(final_arrival, world.nodes[n1], dest.xy)
+    dest_side, dest_angle = left_or_right(final_arrival, world.nodes[n1], dest.xy)
+    if not 50.0 <= dest_angle <= 130.0 or distance(world.nodes[n1], dest.xy) > cfg.visible_radius:
+        return None  # the destination must be in plain sight on the side the instruction names
 
     # The instruction: first orientation, then per leg "move forward until …", with a turn between legs.
     sentences = [f"First, turn {relative_turn(init_facing, first)} to face {COMPASS[first]}."]
@@ -286,7 +294,9 @@ def _try_route(
         sentences.append(f"Turn {t.relative} to face {COMPASS[t.to_heading]}.")
     sentences.append(f"Move forward until you reach the destination where {dest.name} is on your {dest_side}.")
 
-    rail = _rail(world, nodes, pieces, turns, key_points, init_facing, first, cfg)
+    rail = _rail(world, nodes, pieces, turns, key_points, init_facing, first, dest, cfg)
+    if rail is None:
+        return None
     digest = hashlib.blake2b(f"{world.name}|{start.name}|{dest.name}|{n0}|{n1}|{init_facing}".encode(), digest_size=6)
     return Route(
         id=f"{world.name}-{digest.hexdigest()}",
@@ -314,13 +324,13 @@ def _landmark(world: World, xy: Point, arrive: float, excluded: set[str], cfg: R
     return None
 
 
-def _bends_away(points: list[Point], facing: int, step: float = 10.0) -> bool:
-    """Does travel along ``points`` ever head more than 67.5° away from the compass heading ``facing``?"""
+def _bends_away(points: list[Point], facing: int, limit: float, step: float = 10.0) -> bool:
+    """Does travel along ``points`` ever head more than ``limit`` degrees away from the heading ``facing``?"""
     total = polyline_length(points)
     at = 0.0
     while at < total:
         _, travel = point_along(points, at)
-        if abs(angle_diff(facing * 45.0, travel)) > 67.5:
+        if abs(angle_diff(facing * 45.0, travel)) > limit:
             return True
         at += step
     return False
@@ -334,8 +344,11 @@ def _rail(
     key_points: list[tuple[int, int, int]],
     init_facing: int,
     first: int,
+    destination: Place,
     cfg: RouteConfig,
-) -> list[RailPoint]:
+) -> list[RailPoint] | None:
+    """The rail, or ``None`` when a leg is shorter than ``min_leg`` (a forward point would sit on the turn)."""
+
     def seen(xy: Point, heading: float, must: Place | None = None) -> tuple[tuple[str, str], ...]:
         near = [p for _, p in world.places_near(xy, cfg.visible_radius)]
         if must is not None:  # the landmark the instruction names is always seen at its intersection
@@ -352,6 +365,8 @@ def _rail(
     for leg, (lo, hi) in enumerate(pairwise(bounds)):
         line = pieces[lo] + [p for piece in pieces[lo + 1 : hi] for p in piece[1:]]
         length = polyline_length(line)
+        if length < cfg.min_leg:
+            return None
         n_forward = max(1, int((length - cfg.spacing / 2) // cfg.spacing))
         step = length / (n_forward + 1) if n_forward * cfg.spacing > length else cfg.spacing
         sentence = 2 * leg + 2
@@ -376,5 +391,5 @@ def _rail(
             )
             facing = t.to_heading
         else:
-            rail.append(RailPoint(end_xy, arrive, facing, "stop", sentence, facing, seen(end_xy, arrive)))
+            rail.append(RailPoint(end_xy, arrive, facing, "stop", sentence, facing, seen(end_xy, arrive, destination)))
     return rail

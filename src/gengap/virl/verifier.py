@@ -62,7 +62,7 @@ def verify(
             f"your answer could not be read ({ans.error}); answer in the requested format with an action",
             ans,
         )
-    if ans.observation is None:
+    if ans.observation is None or not ans.observation.strip():
         return Verdict(
             Outcome.WRONG_OBSERVATION,
             rewards.wrong_observation,

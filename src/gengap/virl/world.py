@@ -166,9 +166,9 @@ class World:
             "attribution": self.attribution,
             "source": self.source,
             "meta": self.meta,
-            "nodes": [[n, round(x, 2), round(y, 2)] for n, (x, y) in self.nodes.items()],
-            "streets": [[s.u, s.v, s.name, [[round(x, 2), round(y, 2)] for x, y in s.points]] for s in self.streets],
-            "places": [[p.name, p.category, round(p.xy[0], 2), round(p.xy[1], 2)] for p in self.places],
+            "nodes": [[n, x, y] for n, (x, y) in self.nodes.items()],
+            "streets": [[s.u, s.v, s.name, [list(p) for p in s.points]] for s in self.streets],
+            "places": [[p.name, p.category, p.xy[0], p.xy[1]] for p in self.places],
         }
 
     @classmethod
@@ -219,6 +219,9 @@ def build_world(
 
     raw = nx.Graph()
     for u, v, street_name, pts in segments:
+        # Coordinates are kept to the centimetre, as saved: a world read back from its cache file must give the
+        # same routes as the one just built (ties between equal-length walks would break differently).
+        pts = [(round(x, 2), round(y, 2)) for x, y in pts]
         if u == v or len(pts) < 2:
             continue
         length = polyline_length(pts)
@@ -267,7 +270,10 @@ def build_world(
         name=name,
         nodes=dict(sorted(positions.items())),
         streets=[streets[k] for k in sorted(streets)],
-        places=sorted(places, key=lambda p: (p.name, p.xy)),
+        places=sorted(
+            (Place(p.name, p.category, (round(p.xy[0], 2), round(p.xy[1], 2))) for p in places),
+            key=lambda p: (p.name, p.xy),
+        ),
         origin=origin,
         attribution=attribution,
         source=source,

@@ -19,7 +19,7 @@ from gengap.virl.world import FORMAT_VERSION, Place, World, build_world
 
 ATTRIBUTION = "Map data © OpenStreetMap contributors (ODbL)"
 BUNDLED = {"helsinki": "Helsinki.osm.pbf", "karhula": "test.osm.pbf"}
-BUILDER_VERSION = 2
+BUILDER_VERSION = 3
 NOT_STREETS = frozenset(
     {
         "footway",
