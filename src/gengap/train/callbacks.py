@@ -75,33 +75,11 @@ class GPEvalCallback(TrainerCallback):
         self.max_new_tokens = max_new_tokens
 
     def evaluate(self, model: Any, state: Any, output_dir: str) -> dict[str, Any]:
-        from dataclasses import replace
-
-        from gengap.core.episode import play
-        from gengap.gp.metrics import summarise
-        from gengap.gp.splits import get_split
-        from gengap.models.generation import SamplingConfig
-        from gengap.models.policy import ModelPolicy
-
         start = time.perf_counter()
-        policy = ModelPolicy(model, self.tokenizer, SamplingConfig(max_new_tokens=self.max_new_tokens))
         row: dict[str, Any] = {"step": state.global_step, **self.compute.meta(state)["compute"]}
-        for name in self.splits:
-            game = replace(self.game, split=get_split(name))
-            episodes = game.episodes(self.seed, self.n)
-            play(policy, episodes)
-            s = summarise(ep.record() for ep in episodes)
-            row[name] = {
-                k: s[k]["rate"] if isinstance(s[k], dict) and "rate" in s[k] else s[k]
-                for k in (
-                    "success",
-                    "first_attempt_success",
-                    "rule_accuracy",
-                    "train_rule_rate",
-                    "recognition",
-                    "format_validity",
-                )
-            }
+        row.update(
+            evaluate_splits(model, self.tokenizer, self.game, self.splits, self.n, self.seed, self.max_new_tokens)
+        )
         row["eval_seconds"] = time.perf_counter() - start
         # A resumed run evaluates again the steps after its last checkpoint: keep one row per step, the newest.
         path = Path(output_dir) / "eval.jsonl"
@@ -117,3 +95,28 @@ class GPEvalCallback(TrainerCallback):
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
         if self.every and state.global_step == 0 and state.is_world_process_zero and model is not None:
             self.evaluate(model, state, args.output_dir)
+
+
+METRICS = ("success", "first_attempt_success", "rule_accuracy", "train_rule_rate", "recognition", "format_validity")
+
+
+def evaluate_splits(
+    model: Any, tokenizer: Any, game: Any, splits: list[str], n: int, seed: int = 1234, max_new_tokens: int = 64
+) -> dict[str, dict[str, Any]]:
+    """Greedy play of the fixed evaluation sets of ``splits``; per split the study's metrics (rates)."""
+    from dataclasses import replace
+
+    from gengap.core.episode import play
+    from gengap.gp.metrics import summarise
+    from gengap.gp.splits import get_split
+    from gengap.models.generation import SamplingConfig
+    from gengap.models.policy import ModelPolicy
+
+    policy = ModelPolicy(model, tokenizer, SamplingConfig(max_new_tokens=max_new_tokens))
+    out: dict[str, dict[str, Any]] = {}
+    for name in splits:
+        episodes = replace(game, split=get_split(name)).episodes(seed, n)
+        play(policy, episodes)
+        s = summarise(ep.record() for ep in episodes)
+        out[name] = {k: s[k]["rate"] if isinstance(s[k], dict) and "rate" in s[k] else s[k] for k in METRICS}
+    return out
