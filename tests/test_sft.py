@@ -138,3 +138,26 @@ def test_eval_log_keeps_one_row_per_step(data, tmp_path) -> None:
     cb.evaluate(model, state, str(tmp_path))
     rows = [json.loads(line) for line in (tmp_path / "eval.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [3, 4] and "success" in rows[0]["id"]
+
+
+def test_sft_on_virl_expert_data(tmp_path) -> None:
+    from gengap.virl.expert import write_dataset as write_virl
+    from gengap.virl.game import VIRL
+
+    path = write_virl(VIRL(world="grid", style="compact"), tmp_path / "virl.jsonl", n=3, kind="optimal", progress=False)
+    model, tok = build_tiny_lm(
+        TinyLMConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=2048)
+    )
+    cfg = SFTRunConfig(
+        data=[str(path)],
+        output_dir=str(tmp_path / "out"),
+        max_steps=10,
+        max_length=2048,
+        per_device_train_batch_size=8,
+        learning_rate=3e-3,
+        logging_steps=1,
+        save_steps=100,
+    )
+    trainer = train(cfg, model=model, tokenizer=tok, parent={})
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.3
