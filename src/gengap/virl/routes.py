@@ -24,6 +24,7 @@ from gengap.virl.geometry import (
     COMPASS,
     Point,
     angle_diff,
+    bearing,
     compass_index,
     distance,
     end_bearing,
@@ -324,15 +325,12 @@ def _landmark(world: World, xy: Point, arrive: float, excluded: set[str], cfg: R
     return None
 
 
-def _bends_away(points: list[Point], facing: int, limit: float, step: float = 10.0) -> bool:
-    """Does travel along ``points`` ever head more than ``limit`` degrees away from the heading ``facing``?"""
-    total = polyline_length(points)
-    at = 0.0
-    while at < total:
-        _, travel = point_along(points, at)
-        if abs(angle_diff(facing * 45.0, travel)) > limit:
+def _bends_away(points: list[Point], facing: int, limit: float, min_segment: float = 5.0) -> bool:
+    """Does any stretch of ``points`` (of at least ``min_segment`` metres) head more than ``limit`` degrees away
+    from the compass heading ``facing``? Shorter kinks are map noise, not a change of direction."""
+    for a, b in pairwise(points):
+        if distance(a, b) >= min_segment and abs(angle_diff(facing * 45.0, bearing(a, b))) > limit:
             return True
-        at += step
     return False
 
 

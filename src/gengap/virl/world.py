@@ -88,12 +88,20 @@ class World:
         raise ValueError(f"street {index} does not join nodes {a} and {b}")
 
     def shortest_path(self, a: int, b: int) -> list[tuple[int, int]] | None:
-        """Shortest walk from node ``a`` to node ``b`` as [(node, street index used to reach it)], or ``None``."""
+        """Shortest walk from node ``a`` to node ``b`` as [(node, street index used to reach it)], or ``None``.
+
+        All shortest paths from ``a`` are computed once and kept (street graphs have a few hundred intersections),
+        so drawing many routes costs dictionary look-ups.
+        """
         import networkx as nx
 
-        try:
-            nodes = nx.shortest_path(self.graph, a, b, weight="length")
-        except (nx.NetworkXNoPath, nx.NodeNotFound):
+        if a not in self.nodes:
+            return None
+        tree = self.memo.setdefault("paths", {}).get(a)
+        if tree is None:
+            tree = self.memo["paths"][a] = nx.single_source_dijkstra_path(self.graph, a, weight="length")
+        nodes = tree.get(b)
+        if nodes is None:
             return None
         out = [(nodes[0], -1)]
         for u, v in pairwise(nodes):
