@@ -103,8 +103,12 @@ def render_views(world: World, route: Route, index: int, *, style: str = "day", 
 
 
 def _place_xy(world: World, name: str, near: tuple[float, float]) -> tuple[float, float]:
-    best = min((p for _, p in world.places_near(near, 500.0) if p.name == name), key=lambda p: distance(near, p.xy))
-    return best.xy
+    """Where the named place nearest to ``near`` stands (observations list places within tens of metres)."""
+    for radius in (60.0, 250.0, 1000.0):
+        found = [p for _, p in world.places_near(near, radius) if p.name == name]
+        if found:
+            return min(found, key=lambda p: distance(near, p.xy)).xy
+    raise ValueError(f"no place named {name!r} near {near}")
 
 
 def _dist(world: World, name: str, point) -> float:
