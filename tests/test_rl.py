@@ -259,3 +259,64 @@ def test_two_processes_step_the_lr_schedule_once_per_update(tmp_path) -> None:
     assert [r["learning_rate"] for r in rows] == pytest.approx([0.003, 0.002, 0.001])
     assert rows[0]["episodes"] == 4  # per process; the compute counts both
     assert (tmp_path / "two" / "checkpoint-3" / "value_head.pt").is_file()
+
+
+def test_grpo_rollout_func_masks_feedback_and_returns_episode_returns() -> None:
+    from gengap.gp.game import GeneralPoints
+    from gengap.models.generation import prompt_ids
+    from gengap.rl.grpo import GRPORunConfig, _key, completions_of, episode_dataset
+
+    _, tok = build_tiny_lm(SMALL)
+    game = GeneralPoints(style="compact", verify_iter=3)
+    dataset, lookup = episode_dataset(game, 4, seed=0)
+    episodes = {}
+
+    def new(k: int):
+        episodes[k] = game.episode(lookup[_key(dataset[k % 4]["prompt"])])
+        return episodes[k]
+
+    def fake(conversations, images):
+        out = []
+        for conv in conversations:
+            ep = next(e for e in episodes.values() if e.messages[0] == conv[0])
+            text = "formula: 1+1" if sum(m["role"] == "assistant" for m in conv) == 0 else f"formula: {ep.solutions[0]}"
+            ids = tok(text, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+            out.append(Completion(text, ids, [-0.5] * len(ids), prompt_ids(tok, [conv])[0], True))
+        return out
+
+    ro = rollout(fake, new, 8, batch_size=8)
+    out = completions_of(ro, 8)
+    for k in range(8):
+        ep = episodes[k]
+        full = tok.apply_chat_template([ep.messages], tokenize=True)
+        full = list(full["input_ids"][0] if hasattr(full, "keys") else full[0])
+        seq = out["prompt_ids"][k] + out["completion_ids"][k]
+        assert seq == full[: len(seq)]  # the completion is the real conversation after the first prompt
+        mask = out["env_mask"][k]
+        assert len(mask) == len(out["completion_ids"][k]) == len(out["logprobs"][k])
+        first = tok("formula: 1+1", add_special_tokens=False)["input_ids"]
+        assert mask[: len(first) + 1] == [1] * (len(first) + 1) and 0 in mask and mask[-1] == 1
+        assert all(lp == 0.0 for lp, m in zip(out["logprobs"][k], mask, strict=True) if m == 0)
+    assert GRPORunConfig().num_generations == 8
+
+
+def test_grpo_trains_through_trl(tmp_path) -> None:
+    from gengap.rl.grpo import GRPORunConfig, train_grpo
+
+    _base(tmp_path)
+    trainer = train_grpo(
+        GRPORunConfig(
+            model=str(tmp_path / "base"),
+            output_dir=str(tmp_path / "grpo"),
+            n_prompts=8,
+            num_generations=4,
+            per_device_train_batch_size=8,
+            max_steps=2,
+            verify_iter=2,
+            max_turn_tokens=12,
+            save_steps=2,
+        )
+    )
+    rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
+    assert len(rewards) == 2 and all(r <= 0 for r in rewards)  # an untrained model fails its episodes
+    assert (tmp_path / "grpo" / "checkpoint-2").is_dir()

@@ -229,10 +229,22 @@ def cmd_virl_splits(args: argparse.Namespace) -> int:
 
 def cmd_rl(args: argparse.Namespace) -> int:
     from gengap.core.cli_config import from_args
+
+    if args.algo == "grpo":
+        from gengap.rl.grpo import GRPORunConfig, train_grpo
+
+        grpo = from_args(GRPORunConfig, args)
+        trainer = train_grpo(grpo)
+        rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
+        print(
+            f"GRPO model written to {grpo.output_dir}: step {trainer.state.global_step}, last mean episode return "
+            f"{rewards[-1] if rewards else float('nan'):+.3f}"
+        )
+        return 0
+    if args.algo != "ppo":
+        raise ValueError(f"unknown --algo {args.algo!r}; available: ppo, grpo")
     from gengap.rl.ppo import PPOConfig, train_ppo
 
-    if args.algo != "ppo":
-        raise ValueError(f"unknown --algo {args.algo!r}; available: ppo")
     cfg = from_args(PPOConfig, args)
     row = train_ppo(cfg)
     if row:
@@ -346,10 +358,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sft)
 
     p = sub.add_parser("rl", help="reinforcement learning from Init with the games' verifiers (turn-level PPO)")
+    from gengap.rl.grpo import GRPORunConfig
     from gengap.rl.ppo import PPOConfig
 
-    p.add_argument("--algo", default="ppo", help="ppo (turn-level PPO as in the paper)")
+    p.add_argument("--algo", default="ppo", help="ppo (turn-level PPO as in the paper) or grpo (TRL's GRPOTrainer)")
     add_dataclass_args(p, PPOConfig)
+    shared = {f for f in PPOConfig.__dataclass_fields__}
+    add_dataclass_args(p, GRPORunConfig, skip=tuple(shared))  # GRPO-only options; shared ones mean the same
     p.set_defaults(func=cmd_rl)
     return parser
 

@@ -38,7 +38,7 @@ class PPOConfig:
     """Every setting of a PPO run (CLI flags are generated from these fields)."""
 
     model: str = field(default="tiny-lm", metadata={"help": "Init: a checkpoint folder, built-in name or Hub id."})
-    output_dir: str = "runs/ppo"
+    output_dir: str = "runs/rl"
     env: str = field(default="gp", metadata={"help": "gp (GeneralPoints) or virl (V-IRL)."})
     split: str = "id"
     vision: bool = False

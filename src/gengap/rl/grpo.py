@@ -1,0 +1,194 @@
+"""GRPO through TRL's ``GRPOTrainer``, with a ``rollout_func`` that plays our multi-turn episodes.
+
+TRL samples each training prompt ``num_generations`` times; our rollout function turns every copy into an
+episode of the same hand or route (the prompt is looked up to its seed), plays them all at once with the
+shared rollout engine, and returns one *completion* per episode: the model's answers with the verifier's
+feedback turns in between. The feedback tokens are marked ``env_mask = 0``, so they are context for the
+model but never trained on; the episode's return is the reward, so advantages are relative within the group
+of episodes of one prompt. Everything else — the loss, KL to the reference (``beta``), optimiser, schedule,
+checkpoints, resume, logging, ``accelerate`` — is TRL's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gengap.core.episode import episode_seed
+from gengap.rl.rollout import Rollout, model_generator, rollout
+
+
+@dataclass
+class GRPORunConfig:
+    """gengap's GRPO settings; names follow TRL's ``GRPOConfig`` where they mean the same thing."""
+
+    model: str = field(default="tiny-lm", metadata={"help": "Init: a checkpoint folder, built-in name or Hub id."})
+    output_dir: str = "runs/rl"
+    env: str = field(default="gp", metadata={"help": "gp (GeneralPoints) or virl (V-IRL)."})
+    split: str = "id"
+    style: str = "compact"
+    verify_iter: int = 5
+    world: str = "helsinki"
+    n_prompts: int = field(default=512, metadata={"help": "distinct hands/routes in the training set"})
+    num_generations: int = field(default=8, metadata={"help": "episodes per prompt (the group)"})
+    per_device_train_batch_size: int = 16
+    gradient_accumulation_steps: int = 1
+    max_steps: int = 50
+    learning_rate: float = 1e-5
+    beta: float = field(default=0.0, metadata={"help": "KL coefficient to the reference (Init)"})
+    temperature: float = 0.2
+    max_turn_tokens: int = field(default=64, metadata={"help": "new tokens per answer"})
+    max_turns: int = field(default=0, metadata={"help": "cut an episode after this many turns (0: never)"})
+    save_steps: int = 25
+    logging_steps: int = 1
+    seed: int = 0
+    use_peft: bool = False
+    report_to: str = "none"
+
+
+def _key(prompt: Any) -> str:
+    """A prompt (list of messages) → the text of its first user turn, which identifies the episode."""
+    if isinstance(prompt, list):
+        content = prompt[0]["content"]
+        if isinstance(content, list):
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return str(content)
+    return str(prompt)
+
+
+def make_game(cfg: GRPORunConfig) -> Any:
+    from gengap.rl.ppo import PPOConfig
+    from gengap.rl.ppo import make_game as ppo_game
+
+    return ppo_game(
+        PPOConfig(env=cfg.env, split=cfg.split, style=cfg.style, verify_iter=cfg.verify_iter, world=cfg.world)
+    )
+
+
+def episode_dataset(game: Any, n: int, seed: int) -> tuple[Any, dict[str, int]]:
+    """``(dataset with a prompt column, prompt text → episode seed)``."""
+    import datasets
+
+    rows, lookup = [], {}
+    for k in range(n):
+        s = episode_seed(seed, k)
+        ep = game.episode(s)
+        first = [ep.messages[0]]
+        lookup.setdefault(_key(first), s)
+        rows.append({"prompt": first})
+    return datasets.Dataset.from_list(rows), lookup
+
+
+def completions_of(ro: Rollout, n: int) -> dict[str, list[Any]]:
+    """One completion per episode: answers (trained, ``env_mask`` 1) with feedback turns between (mask 0)."""
+    by_episode: dict[int, list[Any]] = {}
+    for t in ro.turns:
+        by_episode.setdefault(t.episode, []).append(t)
+    out: dict[str, list[Any]] = {"prompt_ids": [], "completion_ids": [], "logprobs": [], "env_mask": []}
+    for k in range(n):
+        turns = by_episode[k]
+        ids, logps, mask = [], [], []
+        for j, t in enumerate(turns):
+            ids += t.answer_ids
+            logps += t.logprobs
+            mask += [1] * len(t.answer_ids)
+            if j + 1 < len(turns):
+                context = turns[j].prompt_ids + t.answer_ids
+                nxt = turns[j + 1].prompt_ids
+                # The next prompt extends this one by the (closed) answer and the feedback turn. A tokenizer that
+                # re-tokenises the answer text differently breaks the prefix; we then keep the generated answer
+                # and take the next prompt's tokens after the same length (an approximation, rare in practice).
+                feedback = nxt[len(context) :]
+                ids += feedback
+                logps += [0.0] * len(feedback)
+                mask += [0] * len(feedback)
+        out["prompt_ids"].append(turns[0].prompt_ids)
+        out["completion_ids"].append(ids)
+        out["logprobs"].append(logps)
+        out["env_mask"].append(mask)
+    return out
+
+
+def make_rollout_func(game: Any, lookup: dict[str, int], cfg: GRPORunConfig) -> Any:
+    from gengap.models.generation import SamplingConfig
+
+    def rollout_func(prompts: list[Any], trainer: Any) -> dict[str, list[Any]]:
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        seeds = [lookup[_key(p)] for p in prompts]
+        sampling = SamplingConfig(temperature=cfg.temperature, max_new_tokens=cfg.max_turn_tokens)
+        ro = rollout(
+            model_generator(model, trainer.processing_class, sampling, batch_size=len(prompts)),
+            lambda k: game.episode(seeds[k]),
+            len(prompts),
+            batch_size=len(prompts),
+            max_turns=cfg.max_turns or None,
+        )
+        out = completions_of(ro, len(prompts))
+        returns: list[float] = [0.0] * len(prompts)
+        for t in ro.turns:
+            returns[t.episode] += t.reward
+        out["episode_return"] = returns
+        out["episode_success"] = [float(ep.success) for ep in ro.episodes]
+        return out
+
+    return rollout_func
+
+
+def episode_return_reward(completions: list[Any], episode_return: list[float], **_: Any) -> list[float]:
+    """The reward of a completion is its episode's return under the game's verifier."""
+    return list(episode_return)
+
+
+def train_grpo(cfg: GRPORunConfig) -> Any:
+    import os
+
+    import torch
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import GRPOConfig, GRPOTrainer
+
+    from gengap.core.io import guard_settings
+    from gengap.models.registry import load
+
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    game = make_game(cfg)
+    dataset, lookup = episode_dataset(game, cfg.n_prompts, cfg.seed)
+    loaded = load(cfg.model)
+    on_gpu = torch.cuda.is_available()
+    args = GRPOConfig(
+        output_dir=cfg.output_dir,
+        num_generations=cfg.num_generations,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate,
+        beta=cfg.beta,
+        temperature=cfg.temperature,
+        max_completion_length=cfg.max_turn_tokens * cfg.verify_iter * 4,
+        save_steps=cfg.save_steps,
+        logging_steps=cfg.logging_steps,
+        seed=cfg.seed,
+        bf16=on_gpu,
+        use_cpu=not on_gpu,
+        report_to=cfg.report_to,
+        save_only_model=False,
+    )
+    peft_config = None
+    if cfg.use_peft:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM")
+    trainer = GRPOTrainer(
+        model=loaded.model,
+        reward_funcs=[episode_return_reward],
+        args=args,
+        train_dataset=dataset,
+        processing_class=loaded.tokenizer,
+        rollout_func=make_rollout_func(game, lookup, cfg),
+        peft_config=peft_config,
+    )
+    guard_settings(Path(cfg.output_dir) / "gengap_run.json", {k: v for k, v in asdict(cfg).items() if k != "report_to"})
+    last = get_last_checkpoint(cfg.output_dir) if Path(cfg.output_dir).is_dir() else None
+    trainer.train(resume_from_checkpoint=last)
+    trainer.save_model(cfg.output_dir)
+    return trainer
