@@ -7,8 +7,9 @@
 * PPO update: tokens/s of a PPO optimisation step (forward with value head, clipped losses, backward, AdamW)
   vs a raw forward+backward+AdamW on the same token sequences.
 
-Not yet here: the comparison with TRL's ``GRPOTrainer`` generation path that issue 5 asks for (GRPO is not
-built yet).
+* rollouts vs TRL: single-turn episodes/s of our engine vs ``GRPOTrainer``'s own generation path on the same
+  prompts. (The two-turn TRL baseline is not measured: TRL plays several turns only through a ``rollout_func``,
+  and ours is built on our engine.)
 """
 
 from __future__ import annotations
@@ -189,4 +190,67 @@ def bench_ppo_update(ctx: Context) -> list[Result]:
     ]
 
 
-SECTIONS = (bench_generation, bench_rollout, bench_ppo_update)
+def bench_vs_trl(ctx: Context) -> list[Result]:
+    """single-turn GP-L episodes/s: our rollout engine vs TRL GRPOTrainer's own generation path (same model,
+    same 32 prompts, temperature 0.2, ≤ 64 new tokens)"""
+    try:
+        import os
+        import tempfile
+
+        import datasets
+        from trl import GRPOConfig, GRPOTrainer
+
+        from gengap.gp.game import GeneralPoints
+        from gengap.models.generation import SamplingConfig
+        from gengap.rl.rollout import model_generator, rollout
+
+        os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+        model, tok = _model()
+        game = GeneralPoints(style="paper", verify_iter=1)
+        prompts = [[game.episode(k).messages[0]] for k in range(N_COMPLETIONS)]
+        with tempfile.TemporaryDirectory() as tmp:
+            args = GRPOConfig(
+                output_dir=tmp,
+                num_generations=8,
+                per_device_train_batch_size=N_COMPLETIONS,
+                temperature=0.2,
+                max_completion_length=MAX_NEW,
+                use_cpu=True,
+                bf16=False,
+                report_to="none",
+                logging_steps=1,
+            )
+            trainer = GRPOTrainer(
+                model=model,
+                reward_funcs=[lambda completions, **_: [0.0] * len(completions)],
+                args=args,
+                train_dataset=datasets.Dataset.from_list([{"prompt": p} for p in prompts]),
+                processing_class=tok,
+            )
+            gen = model_generator(
+                model, tok, SamplingConfig(temperature=0.2, max_new_tokens=MAX_NEW, seed=0), batch_size=N_COMPLETIONS
+            )
+
+            def ours() -> None:
+                rollout(gen, lambda k: game.episode(k), N_COMPLETIONS, batch_size=N_COMPLETIONS)
+
+            def trl() -> None:
+                trainer._generate(prompts)  # private, but it is exactly the generation path of a GRPO step
+
+            t = measure_interleaved({"ours": ours, "trl": trl}, repeats=min(ctx.repeats, ctx.scaled(3, 1)), warmup=0)
+    except Exception as err:
+        return [error_result("rollout vs TRL GRPO generation", "rate", err)]
+    return [
+        Result(
+            "rollout: single-turn episodes/s, engine vs TRL GRPOTrainer generation",
+            "rate",
+            N_COMPLETIONS / t["ours"].median,
+            N_COMPLETIONS / t["trl"].median,
+            None,
+            f"{N_COMPLETIONS} GP-L prompts (paper style), verifier included on our side only; target ≥ 3x",
+            ratio_target=3.0,
+        )
+    ]
+
+
+SECTIONS = (bench_generation, bench_rollout, bench_ppo_update, bench_vs_trl)
