@@ -320,3 +320,14 @@ def test_grpo_trains_through_trl(tmp_path) -> None:
     rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
     assert len(rewards) == 2 and all(r <= 0 for r in rewards)  # an untrained model fails its episodes
     assert (tmp_path / "grpo" / "checkpoint-2").is_dir()
+
+
+def test_shipped_accelerate_configs_load() -> None:
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    root = Path(__file__).resolve().parents[1] / "configs" / "accelerate"
+    kinds = {p.name: str(load_config_from_file(str(p)).distributed_type) for p in sorted(root.glob("*.yaml"))}
+    assert kinds["1gpu.yaml"].endswith("NO") and kinds["8gpu.yaml"].endswith("MULTI_GPU")
+    assert kinds["8gpu-zero2.yaml"].endswith("DEEPSPEED") and kinds["8gpu-fsdp.yaml"].endswith("FSDP")
+    for name in ("8gpu.yaml", "8gpu-zero2.yaml", "8gpu-fsdp.yaml"):
+        assert load_config_from_file(str(root / name)).num_processes == 8
