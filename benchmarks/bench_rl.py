@@ -91,7 +91,10 @@ def bench_generation(ctx: Context) -> list[Result]:
 
 
 def bench_rollout(ctx: Context) -> list[Result]:
-    """episodes/s of the rollout engine vs one episode at a time (GP-L, 2 attempts, same model and sampling)"""
+    """tokens/s (prompt + generated) of the rollout engine vs the same episodes one at a time (GP-L, 2 attempts)
+
+    Tokens, not episodes: a lone sequence of an untrained model often ends after a few tokens while a batch runs
+    to the longest, so episodes/s would compare different amounts of work."""
     try:
         from gengap.gp.game import GeneralPoints
         from gengap.models.generation import SamplingConfig
@@ -99,31 +102,35 @@ def bench_rollout(ctx: Context) -> list[Result]:
 
         model, tok = _model()
         game = GeneralPoints(style="paper", verify_iter=2)
-        sampling = SamplingConfig(temperature=0.2, max_new_tokens=MAX_NEW, seed=0)
+        sampling = SamplingConfig(temperature=0.2, max_new_tokens=MAX_NEW)
         gen = model_generator(model, tok, sampling, batch_size=N_COMPLETIONS)
         n_seq = ctx.scaled(8, 4)
+        work = {"engine": 0, "naive": 0}
 
         def engine() -> None:
-            rollout(gen, lambda k: game.episode(k), N_COMPLETIONS, batch_size=N_COMPLETIONS)
+            ro = rollout(gen, lambda k: game.episode(k), N_COMPLETIONS, batch_size=N_COMPLETIONS)
+            work["engine"] += ro.prompt_tokens + ro.generated_tokens
 
         def one_by_one() -> None:
             for k in range(n_seq):
-                rollout(gen, lambda _, k=k: game.episode(k), 1, batch_size=1)
+                ro = rollout(gen, lambda _, k=k: game.episode(k), 1, batch_size=1)
+                work["naive"] += ro.prompt_tokens + ro.generated_tokens
 
-        t = measure_interleaved({"engine": engine, "naive": one_by_one}, repeats=min(ctx.repeats, 3), warmup=0)
+        repeats = min(ctx.repeats, 3)
+        t = measure_interleaved({"engine": engine, "naive": one_by_one}, repeats=repeats, warmup=0)
     except Exception as err:
-        return [error_result("rollout: episodes/s", "rate", err)]
-    ours = N_COMPLETIONS / t["engine"].median
-    base = n_seq / t["naive"].median
+        return [error_result("rollout: tokens/s", "rate", err)]
+    ours = work["engine"] / sum(t["engine"].seconds)
+    base = work["naive"] / sum(t["naive"].seconds)
     return [
         Result(
-            "rollout: GP-L 2-turn episodes/s, engine vs one at a time",
+            "rollout: GP-L 2-turn tokens/s, engine (batch 32) vs one episode at a time",
             "rate",
             ours,
             base,
             None,
-            f"{N_COMPLETIONS} episodes in one batch vs {n_seq} sequential; untrained model (answers fail, so every "
-            "episode plays both turns); TRL GRPO comparison not built yet",
+            f"prompt + generated tokens per second; {N_COMPLETIONS} episodes per engine call, {n_seq} sequential; "
+            f"{N_COMPLETIONS / t['engine'].median:.2f} episodes/s for the engine",
         )
     ]
 
