@@ -47,6 +47,7 @@ def branch(name: str, start: str, args: argparse.Namespace, out: Path) -> list[d
             epochs=args.epochs,
             learning_rate=args.lr,
             verify_iter=args.verify_iter,
+            temperature=args.temperature,
             max_new_tokens=48,
             save_every=args.eval_every,
             seed=args.seed,
@@ -96,6 +97,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--verify-iter", type=int, default=5)
+    p.add_argument("--temperature", type=float, default=0.2, help="rollout sampling temperature (the paper: 0.2)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     torch.set_num_threads(1)
