@@ -331,3 +331,40 @@ def test_shipped_accelerate_configs_load() -> None:
     assert kinds["8gpu-zero2.yaml"].endswith("DEEPSPEED") and kinds["8gpu-fsdp.yaml"].endswith("FSDP")
     for name in ("8gpu.yaml", "8gpu-zero2.yaml", "8gpu-fsdp.yaml"):
         assert load_config_from_file(str(root / name)).num_processes == 8
+
+
+@pytest.mark.parametrize("game_name", ["gp", "virl"])
+def test_vision_rollouts_and_ppo_forward_on_a_tiny_vlm(game_name: str) -> None:
+    """GP-VL and V-IRL-VL go through the same engine and PPO forward; turn log-probs match the sampling ones."""
+    from gengap.models.generation import SamplingConfig
+    from gengap.models.tiny import TinyVLMConfig, build_tiny_vlm
+    from gengap.models.vlm import VisionTowerConfig
+    from gengap.rl.ppo import ValueHead
+    from gengap.rl.rollout import model_generator
+
+    model, proc = build_tiny_vlm(TinyVLMConfig(text=SMALL, vision=VisionTowerConfig(image_size=64, hidden_size=32)))
+    if game_name == "gp":
+        from gengap.gp.game import GeneralPoints
+
+        game = GeneralPoints(vision=True, style="compact", image_size=64, verify_iter=2)
+    else:
+        from gengap.virl.game import VIRL
+
+        game = VIRL(world="grid", vision=True, style="compact", image_size=64)
+    gen = model_generator(model, proc, SamplingConfig(temperature=1.0, max_new_tokens=8, seed=0), batch_size=4)
+    ro = rollout(gen, lambda k: game.episode(k), 3, batch_size=3, max_turns=2)
+    assert ro.turns and all(len(t.images) == 1 for t in ro.turns)
+    head = ValueHead.build(32, 0)
+    with torch.no_grad():
+        f = forward_turns(
+            model,
+            head,
+            ro.turns,
+            pad_id=proc.tokenizer.pad_token_id,
+            temperature=1.0,
+            weights=[[1.0] * len(t.answer_ids) for t in ro.turns],
+            processor=proc,
+        )
+    sampled = torch.tensor([sum(t.logprobs) for t in ro.turns])
+    assert torch.allclose(f["turn_logp"], sampled, atol=1e-3)
+    assert f["values"].shape == (len(ro.turns),)
