@@ -53,6 +53,14 @@ Policy = Callable[[Sequence[Episode]], Sequence[str]]
 """A policy answers the current turn of a batch of episodes (it reads ``messages`` and ``images()``)."""
 
 
+def text_only(message: Message) -> Message:
+    """A turn with its image parts replaced by ``<image>``: what episode records (JSON lines) keep."""
+    content = message["content"]
+    if isinstance(content, list):
+        content = "".join("<image>" if part.get("type") == "image" else part.get("text", "") for part in content)
+    return {"role": message["role"], "content": content}
+
+
 def episode_seed(seed: int, index: int) -> int:
     """The seed of episode ``index`` of an evaluation set: stable across runs, machines and Python versions.
 

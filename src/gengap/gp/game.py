@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gengap.core.episode import Message, StepResult, episode_seed
+from gengap.core.episode import Message, StepResult, episode_seed, text_only
 from gengap.gp.cards import RANKS, Hand, rank_of
 from gengap.gp.deal import deal
 from gengap.gp.prompts import STYLES, feedback_prompt, user_prompt
@@ -246,12 +246,5 @@ class GPEpisode:
             "train_rule": [self.follows_train_rule(v) for v in self.verdicts],
             "cards_correct": [self.cards_correct(v) for v in self.verdicts],
             "parsed": [v.answer.formula is not None for v in self.verdicts],
-            "messages": [_text_only(m) for m in self.messages],
+            "messages": [text_only(m) for m in self.messages],
         }
-
-
-def _text_only(message: Message) -> Message:
-    content = message["content"]
-    if isinstance(content, list):
-        content = "".join("<image>" if part.get("type") == "image" else part.get("text", "") for part in content)
-    return {"role": message["role"], "content": content}

@@ -11,23 +11,17 @@ ends ``terminated`` at a correct ``stop()`` and ``truncated`` when a point's att
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any
 
-import gymnasium as gym
-import numpy as np
-from gymnasium import spaces
-
-from gengap.core.spaces import CHARSET, MAX_TURN_CHARS, AnyText, chat_space
-from gengap.virl.game import VIRL, VIRLEpisode
+from gengap.core.chat_env import ChatEnv
+from gengap.virl.game import VIRL
 from gengap.virl.splits import get_split
 
 _OPTIONS = ("split", "world", "verify_iter", "district")
 
 
-class VIRLEnv(gym.Env):
-    """Gymnasium wrapper over :class:`VIRLEpisode`."""
-
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 1}
+class VIRLEnv(ChatEnv):
+    """Gymnasium wrapper over :class:`gengap.virl.game.VIRLEpisode`."""
 
     def __init__(
         self,
@@ -40,8 +34,6 @@ class VIRLEnv(gym.Env):
         render_mode: str | None = None,
         **game_kwargs: Any,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.game = VIRL(
             world=world,
             split=get_split(split),
@@ -51,25 +43,7 @@ class VIRLEnv(gym.Env):
             image_size=image_size,
             **game_kwargs,
         )
-        self.render_mode = render_mode
-        obs: dict[str, spaces.Space] = {"messages": chat_space()}
-        if vision:
-            obs["image"] = spaces.Box(0, 255, (image_size, image_size, 3), np.uint8)
-        self.observation_space = spaces.Dict(obs)
-        self.action_space = AnyText(MAX_TURN_CHARS, charset=CHARSET)
-        self.episode: VIRLEpisode | None = None
-
-    def _obs(self) -> dict[str, Any]:
-        ep = self.episode
-        assert ep is not None
-        messages = tuple(
-            {"role": m["role"], "content": m["content"] if isinstance(m["content"], str) else ep.prompt}
-            for m in ep.messages
-        )
-        obs: dict[str, Any] = {"messages": messages}
-        if self.game.vision:
-            obs["image"] = np.asarray(ep.images()[0], dtype=np.uint8)
-        return obs
+        super().__init__(vision, image_size, render_mode)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         super().reset(seed=seed)
@@ -84,31 +58,13 @@ class VIRLEnv(gym.Env):
             game = replace(game, world=str(options["world"]))
         if "district" in options:
             game = replace(game, district=options["district"])
-        episode_seed = seed if seed is not None else int(self.np_random.integers(0, 2**63 - 1))
-        self.episode = game.episode(episode_seed, verify_iter=options.get("verify_iter"))
+        self.episode = game.episode(self._episode_seed(seed), verify_iter=options.get("verify_iter"))
         return self._obs(), self.episode.reset_info()
 
-    def step(self, action: str) -> tuple[dict, float, bool, bool, dict]:
-        if self.episode is None:
-            raise RuntimeError("call reset() before step()")
-        result = self.episode.step(action)
-        return self._obs(), float(result.reward), result.terminated, result.truncated, self.episode.step_info(result)
+    def render_image(self) -> Any:
+        from gengap.virl.render import render_views
 
-    def render(self) -> Any:
-        if self.episode is None:
-            return None
-        if self.render_mode == "rgb_array":
-            from gengap.virl.render import render_views
-
-            ep = self.episode
-            image = (
-                ep.images()[0]
-                if self.game.vision
-                else render_views(
-                    ep.game.the_world, ep.route, ep.index, style=ep.game.split.style, size=self.game.image_size
-                )
-            )
-            return np.asarray(image, dtype=np.uint8)
-        if self.render_mode == "ansi":
-            return "\n\n".join(f"[{m['role']}] {m['content']}" for m in self._obs()["messages"])
-        return None
+        ep = self.episode
+        if self.vision:
+            return ep.images()[0]
+        return render_views(ep.game.the_world, ep.route, ep.index, style=ep.game.split.style, size=self.game.image_size)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gengap.core.episode import Message, StepResult, episode_seed
+from gengap.core.episode import Message, StepResult, episode_seed, text_only
 from gengap.virl.prompts import STYLES, action_list, feedback_prompt, format_answer, observation_text, user_prompt
 from gengap.virl.routes import RailPoint, Route, RouteConfig, route_for
 from gengap.virl.splits import DISTRICTS, VIRLSplit, get_split
@@ -266,12 +266,5 @@ class VIRLEpisode:
             "outcomes": [v.outcome.value for v in self.verdicts],
             "points": self.points,
             "rewards": self.rewards,
-            "turns": [[_text_only(m) for m in t] for t in transcripts],
+            "turns": [[text_only(m) for m in t] for t in transcripts],
         }
-
-
-def _text_only(message: Message) -> Message:
-    content = message["content"]
-    if isinstance(content, list):
-        content = "".join("<image>" if part.get("type") == "image" else part.get("text", "") for part in content)
-    return {"role": message["role"], "content": content}
