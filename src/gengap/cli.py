@@ -189,7 +189,8 @@ def cmd_virl_data(args: argparse.Namespace) -> int:
     from gengap.virl.expert import write_dataset
 
     path = write_dataset(_virl_game(args), args.out, n=args.n, seed=args.seed, kind=args.kind, progress=not args.quiet)
-    print(f"wrote {args.kind} of {args.n} routes to {path}")
+    what = f"{args.n} routes" if args.kind == "routes" else f"the {args.kind} conversations of {args.n} routes"
+    print(f"wrote {what} to {path}")
     return 0
 
 
