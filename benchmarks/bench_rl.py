@@ -143,14 +143,14 @@ def bench_ppo_update(ctx: Context) -> list[Result]:
         from gengap.gp.game import GeneralPoints
         from gengap.models.generation import SamplingConfig
         from gengap.rl.losses import policy_loss, value_loss
-        from gengap.rl.ppo import ValueHead, forward_turns
+        from gengap.rl.ppo import build_value_head, forward_turns
         from gengap.rl.rollout import model_generator, rollout
 
         model, tok = _model()
         game = GeneralPoints(style="paper", verify_iter=1)
         sampling = SamplingConfig(temperature=0.2, max_new_tokens=MAX_NEW, seed=0)
         turns = rollout(model_generator(model, tok, sampling), lambda k: game.episode(k), 16, batch_size=16).turns
-        head = ValueHead.build(256, 0)
+        head = build_value_head(256, 0)
         params = list(model.parameters()) + list(head.parameters())
         opt = torch.optim.AdamW(params, lr=1e-5)
         weights = [[1.0] * len(t.answer_ids) for t in turns]

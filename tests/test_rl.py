@@ -339,7 +339,7 @@ def test_vision_rollouts_and_ppo_forward_on_a_tiny_vlm(game_name: str) -> None:
     from gengap.models.generation import SamplingConfig
     from gengap.models.tiny import TinyVLMConfig, build_tiny_vlm
     from gengap.models.vlm import VisionTowerConfig
-    from gengap.rl.ppo import ValueHead
+    from gengap.rl.ppo import build_value_head
     from gengap.rl.rollout import model_generator
 
     model, proc = build_tiny_vlm(TinyVLMConfig(text=SMALL, vision=VisionTowerConfig(image_size=64, hidden_size=32)))
@@ -354,7 +354,7 @@ def test_vision_rollouts_and_ppo_forward_on_a_tiny_vlm(game_name: str) -> None:
     gen = model_generator(model, proc, SamplingConfig(temperature=1.0, max_new_tokens=8, seed=0), batch_size=4)
     ro = rollout(gen, lambda k: game.episode(k), 3, batch_size=3, max_turns=2)
     assert ro.turns and all(len(t.images) == 1 for t in ro.turns)
-    head = ValueHead.build(32, 0)
+    head = build_value_head(32, 0)
     with torch.no_grad():
         f = forward_turns(
             model,

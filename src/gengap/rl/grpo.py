@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gengap.core.episode import episode_seed
+from gengap.rl.games import make_game
 from gengap.rl.rollout import Rollout, model_generator, rollout
 
 
@@ -55,15 +56,6 @@ def _key(prompt: Any) -> str:
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
         return str(content)
     return str(prompt)
-
-
-def make_game(cfg: GRPORunConfig) -> Any:
-    from gengap.rl.ppo import PPOConfig
-    from gengap.rl.ppo import make_game as ppo_game
-
-    return ppo_game(
-        PPOConfig(env=cfg.env, split=cfg.split, style=cfg.style, verify_iter=cfg.verify_iter, world=cfg.world)
-    )
 
 
 def episode_dataset(game: Any, n: int, seed: int) -> tuple[Any, dict[str, int]]:
@@ -151,7 +143,7 @@ def train_grpo(cfg: GRPORunConfig) -> Any:
     from gengap.models.registry import load
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
-    game = make_game(cfg)
+    game = make_game(cfg.env, split=cfg.split, style=cfg.style, verify_iter=cfg.verify_iter, world=cfg.world)
     dataset, lookup = episode_dataset(game, cfg.n_prompts, cfg.seed)
     loaded = load(cfg.model)
     on_gpu = torch.cuda.is_available()

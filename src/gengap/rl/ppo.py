@@ -20,6 +20,7 @@ import math
 import random
 import re
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 from gengap.core.episode import episode_seed
 from gengap.core.io import JsonlAppender, atomic_write_json, guard_settings
 from gengap.rl.advantages import gae
+from gengap.rl.games import ENVS, make_game
 from gengap.rl.rollout import Rollout, Turn, model_generator, rollout
 
 _ANSWER_FIELD = re.compile(r"[\"']?(formula|action)[\"']?\s*[:=]", re.IGNORECASE)
@@ -79,8 +81,8 @@ class PPOConfig:
     resume: bool = True
 
     def __post_init__(self) -> None:
-        if self.env not in ("gp", "virl"):
-            raise ValueError(f"env must be gp or virl, got {self.env!r}")
+        if self.env not in ENVS:
+            raise ValueError(f"env must be one of {ENVS}, got {self.env!r}")
         if self.minibatch_size % self.gradient_accumulation_steps:
             raise ValueError("minibatch_size must be a multiple of gradient_accumulation_steps")
         if self.temperature <= 0:
@@ -88,16 +90,6 @@ class PPOConfig:
         for name in ("updates", "episodes_per_update", "epochs", "minibatch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-
-
-def make_game(cfg: PPOConfig) -> Any:
-    if cfg.env == "gp":
-        from gengap.gp.game import GeneralPoints
-
-        return GeneralPoints(split=cfg.split, vision=cfg.vision, style=cfg.style, verify_iter=cfg.verify_iter)
-    from gengap.virl.game import VIRL
-
-    return VIRL(world=cfg.world, split=cfg.split, vision=cfg.vision, style=cfg.style, verify_iter=cfg.verify_iter)
 
 
 # ------------------------------------------------------------------------------------------------ model side
@@ -117,19 +109,16 @@ def token_weights(tokenizer: Any, answer_ids: list[int], answer: str, pre_weight
     return weights
 
 
-class ValueHead:
-    """Factory for the critic: one linear layer on the last hidden state (a plain ``nn.Linear``)."""
+def build_value_head(hidden_size: int, seed: int) -> Any:
+    """The critic: one ``nn.Linear`` reading the policy's last hidden state, seeded so runs repeat."""
+    import torch
 
-    @staticmethod
-    def build(hidden_size: int, seed: int) -> Any:
-        import torch
-
-        gen = torch.Generator().manual_seed(seed)
-        head = torch.nn.Linear(hidden_size, 1)
-        with torch.no_grad():
-            head.weight.normal_(0.0, 1.0 / math.sqrt(hidden_size), generator=gen)
-            head.bias.zero_()
-        return head
+    gen = torch.Generator().manual_seed(seed)
+    head = torch.nn.Linear(hidden_size, 1)
+    with torch.no_grad():
+        head.weight.normal_(0.0, 1.0 / math.sqrt(hidden_size), generator=gen)
+        head.bias.zero_()
+    return head
 
 
 def _hidden_size(model: Any) -> int:
@@ -248,7 +237,7 @@ def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
             model,
             LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM"),
         )
-    value_head = ValueHead.build(_hidden_size(model), cfg.seed)
+    value_head = build_value_head(_hidden_size(model), cfg.seed)
     start_update, compute_so_far = 0, Compute()
     if last is not None:
         state = json.loads((last / "trainer_state.json").read_text())
@@ -265,9 +254,13 @@ def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
         optimizer.load_state_dict(torch.load(last / "optimizer.pt", weights_only=True))
         scheduler.load_state_dict(torch.load(last / "scheduler.pt", weights_only=True))
     model, value_head, optimizer = accelerator.prepare(model, value_head, optimizer)  # NOT the scheduler
+    # What prepare() returns owns the parameters the optimiser steps (FSDP flattens them): clip those.
+    params = [p for p in model.parameters() if p.requires_grad] + list(value_head.parameters())
     n_params = trainable_parameters(model) + trainable_parameters(value_head)
     parent_compute = Compute.from_dict(loaded.meta.get("compute"))
-    game = make_game(cfg)
+    game = make_game(
+        cfg.env, split=cfg.split, style=cfg.style, verify_iter=cfg.verify_iter, world=cfg.world, vision=cfg.vision
+    )
     sampling = SamplingConfig(temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens)
     log_path = out / "log.jsonl"
     writer = _tensorboard(out, cfg) if accelerator.is_main_process else None
@@ -360,7 +353,7 @@ def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
                 pieces = [mb[j : j + micro] for j in range(0, len(mb), micro)]
                 for j, piece in enumerate(pieces):
                     sync = j == len(pieces) - 1
-                    ctx = accelerator.no_sync(model) if not sync else _null()
+                    ctx = accelerator.no_sync(model) if not sync else nullcontext()
                     with ctx:
                         f = forward_turns(
                             model,
@@ -393,9 +386,9 @@ def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
                     _add(stats, "value_loss", vl.item())
                     for k, v in pstats.items():
                         _add(stats, k, v)
-                norm = accelerator.clip_grad_norm_(params_of(model, value_head), cfg.max_grad_norm)
+                norm = accelerator.clip_grad_norm_(params, cfg.max_grad_norm)
                 _add(stats, "grad_norm", float(norm))  # before clipping, as torch reports it
-                _add(stats, "grad_norm_clipped", _grad_norm(params_of(model, value_head)))
+                _add(stats, "grad_norm_clipped", _grad_norm(params))
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
         lr = scheduler.get_last_lr()[0]
@@ -453,23 +446,11 @@ def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
     return row
 
 
-def params_of(model: Any, value_head: Any) -> list[Any]:
-    return [p for p in model.parameters() if p.requires_grad] + [p for p in value_head.parameters()]
-
-
 def _grad_norm(params: list[Any]) -> float:
     import torch
 
     grads = [p.grad.detach().float().norm() for p in params if p.grad is not None]
     return float(torch.linalg.vector_norm(torch.stack(grads))) if grads else 0.0
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _add(stats: dict[str, list[float]], key: str, value: float) -> None:
