@@ -195,3 +195,8 @@ def test_broken_checkpoint_gives_a_clear_error(tmp_path) -> None:
     weights.write_bytes(weights.read_bytes()[:100])
     with pytest.raises(ValueError, match="is broken"):
         load(str(tmp_path))
+
+
+def test_a_missing_checkpoint_path_is_not_sent_to_the_hub(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="no model checkpoint at"):
+        load(str(tmp_path / "nowhere"))

@@ -59,6 +59,8 @@ def resolve(name: str) -> Path | str:
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path} is not a model checkpoint (no config.json); pass a checkpoint folder")
         return path
+    if name.startswith(("/", "./", "../", "~")) or name.count("/") > 1:  # a path, not a Hub id ("org/name")
+        raise FileNotFoundError(f"no model checkpoint at {name}; pass a checkpoint folder, a built-in name or a Hub id")
     return name
 
 
