@@ -200,3 +200,77 @@ def test_broken_checkpoint_gives_a_clear_error(tmp_path) -> None:
 def test_a_missing_checkpoint_path_is_not_sent_to_the_hub(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="no model checkpoint at"):
         load(str(tmp_path / "nowhere"))
+
+
+def test_shared_prompt_prefixes_give_the_same_answers(monkeypatch) -> None:
+    """Prefilling a shared prefix once and reading it once per group while decoding (GRPO groups, second turns,
+    common instructions) changes nothing."""
+    from gengap.models import prefix_sharing
+    from gengap.models.generation import prompt_ids
+    from gengap.models.prefix_sharing import plan_sharing
+
+    decode_calls = []
+
+    def counting(module, query, *args, **kwargs):
+        decode_calls.append(query.shape[2] == 1 and prefix_sharing._ACTIVE.get() is not None)
+        return shared_prefix_attention(module, query, *args, **kwargs)
+
+    shared_prefix_attention = prefix_sharing.shared_prefix_attention
+    monkeypatch.setattr(prefix_sharing, "shared_prefix_attention", counting)
+
+    model, tok = build_tiny_lm(SMALL)
+    long = {"role": "user", "content": "instructions that every prompt of the task repeats word for word; " * 2}
+    a, b = [long, CHAT[0]], [long, {"role": "user", "content": "cards: 2 2 2 2\ntarget: 8"}]
+    second_turn = [*a, {"role": "assistant", "content": "formula: 10+10+3+1"}, {"role": "user", "content": "again"}]
+    convs = [a, a, a, b, b, second_turn, CHAT[:1]]
+    plan = plan_sharing(prompt_ids(tok, convs))
+    assert plan is not None and plan.saved_tokens() > 0
+    for sampling in (SamplingConfig(max_new_tokens=12), SamplingConfig(temperature=1.0, max_new_tokens=12, seed=5)):
+        plain = generate(model, tok, convs, sampling, share_prompts=False)
+        shared = generate(model, tok, convs, sampling)
+        assert [c.token_ids for c in shared] == [c.token_ids for c in plain]
+        assert [c.prompt_ids for c in shared] == [c.prompt_ids for c in plain]
+        for x, y in zip(shared, plain, strict=True):
+            assert torch.allclose(torch.tensor(x.logprobs), torch.tensor(y.logprobs), atol=1e-5)
+    assert sum(decode_calls) >= 11 * SMALL.num_layers  # the decoding steps went through the shared attention
+
+
+def test_sharing_plan_needs_a_real_shared_prefix() -> None:
+    from gengap.models.prefix_sharing import MIN_SHARED, plan_sharing
+
+    assert plan_sharing([[1, 2, 3], [1, 2, 4]]) is None  # too short to be worth it
+    assert plan_sharing([[*range(20), *[k] * 200] for k in range(4)]) is None  # a small share of the work
+    assert plan_sharing([list(range(40))]) is None
+    rows = [[*range(40), 1], [*range(40), 2], [7] * 30]
+    plan = plan_sharing(rows)
+    assert plan is not None and plan.group[0] == plan.group[1] != plan.group[2]
+    assert plan.prefix[plan.group[0]] == 40 >= MIN_SHARED
+    same = plan_sharing([list(range(30))] * 3)  # identical prompts keep their last token for ``generate``
+    assert same is not None and same.prefix == [29] and same.saved_tokens() == 2 * 29
+
+
+def test_shared_decoding_with_grouped_query_heads() -> None:
+    """Models like SmolLM2 share a key head between several query heads; the shared attention must too."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    _, tok = build_tiny_lm(SMALL)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tok),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=512,
+            pad_token_id=tok.pad_token_id,
+        )
+    )
+    long = {"role": "user", "content": "the same long instructions for every sample of this prompt, " * 3}
+    convs = [[long, CHAT[0]]] * 3 + [[long, {"role": "user", "content": "cards: 5 5 5 1"}]] * 3
+    g = SamplingConfig(max_new_tokens=10)
+    plain, shared = generate(model, tok, convs, g, share_prompts=False), generate(model, tok, convs, g)
+    assert [c.token_ids for c in shared] == [c.token_ids for c in plain]
+    for x, y in zip(shared, plain, strict=True):
+        assert torch.allclose(torch.tensor(x.logprobs), torch.tensor(y.logprobs), atol=1e-5)

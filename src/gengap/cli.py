@@ -121,22 +121,25 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
             num_heads=args.num_heads,
             intermediate_size=args.intermediate_size,
         ),
-        max_steps=args.max_steps,
-        per_device_train_batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
+        max_steps=args.max_steps or PretrainConfig.max_steps,
+        per_device_train_batch_size=args.batch_size or PretrainConfig.per_device_train_batch_size,
+        learning_rate=args.learning_rate or PretrainConfig.learning_rate,
         save_steps=args.save_steps,
         eval_steps=args.eval_steps,
         eval_n=args.eval_n,
         output_dir=args.output_dir,
     )
     if args.model in ("tiny-vlm", "smollm2-135m-vlm"):
-        from gengap.train.pretrain import pretrain_vlm
+        from gengap.train.pretrain import VISION_JOINT_STEPS, pretrain_vlm
+        from gengap.train.vision_tower import TowerPretrainConfig
 
         path = pretrain_vlm(
             "smollm2-135m" if args.model == "smollm2-135m-vlm" else args.base,
-            max_steps=args.max_steps,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
+            max_steps=args.max_steps or VISION_JOINT_STEPS,
+            batch_size=args.batch_size or 16,
+            learning_rate=args.learning_rate or 1e-3,
+            tower=TowerPretrainConfig(steps=1500 if args.tower_steps is None else args.tower_steps, seed=args.seed),
+            skills=tuple(args.vision_skills.split(",")),
             output_dir=args.output_dir,
             eval_steps=args.eval_steps,
             eval_n=args.eval_n,
@@ -336,9 +339,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pretrain", help="pretrain a built-in base model on the general-skill corpus")
     p.add_argument("--model", default="tiny-lm", choices=["tiny-lm", "tiny-vlm", "smollm2-135m-vlm"])
     p.add_argument("--base", default="tiny-lm", help="tiny-vlm only: the language model it is built around")
-    p.add_argument("--max-steps", type=int, default=1500)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--learning-rate", type=float, default=2e-3)
+    p.add_argument("--max-steps", type=int, default=None, help="default 1500 (tiny-lm), 1200 (joint VLM stage)")
+    p.add_argument("--batch-size", type=int, default=None, help="default 32 (tiny-lm), 16 (VLM)")
+    p.add_argument("--learning-rate", type=float, default=None, help="default 2e-3 (tiny-lm), 1e-3 (VLM)")
+    p.add_argument(
+        "--tower-steps", type=int, default=None, help="VLM: steps of the vision tower's own pretraining (1500; 0 skips)"
+    )
+    p.add_argument(
+        "--vision-skills", default="name_cards,name_signs", help="VLM: the naming corpus (name_cards, name_signs)"
+    )
     p.add_argument("--hidden-size", type=int, default=192)
     p.add_argument("--num-layers", type=int, default=4)
     p.add_argument("--num-heads", type=int, default=3)

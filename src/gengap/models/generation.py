@@ -8,8 +8,11 @@ distribution, which is what policy-gradient ratios need), plus the prompt ids fo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
+
+from gengap.models.prefix_sharing import cache_kwarg, prefill_shared, shared_decoding
 
 Message = dict[str, Any]
 
@@ -59,11 +62,14 @@ def generate(
     *,
     images: Sequence[list[Any]] | None = None,
     batch_size: int = 64,
+    share_prompts: bool = True,
 ) -> list[Completion]:
     """Answer every conversation's next assistant turn.
 
     ``tokenizer`` may be a vision-language processor; ``images`` then gives each conversation's images, in the
-    order of its image parts.
+    order of its image parts. With ``share_prompts`` (text models), the prompt prefixes that conversations of a
+    batch have in common (GRPO's groups, an episode's earlier turns, a task's instructions) are prefilled once
+    (see :mod:`gengap.models.prefix_sharing`); the results are the same.
     """
     import torch
 
@@ -102,26 +108,37 @@ def generate(
             width = ids.shape[1]
             sample = sampling.temperature > 0
             with torch.inference_mode():
-                out = model.generate(
-                    input_ids=ids.to(device),
-                    attention_mask=mask.to(device),
-                    **extra,
-                    max_new_tokens=sampling.max_new_tokens,
-                    do_sample=sample,
-                    temperature=sampling.temperature if sample else None,
-                    top_p=sampling.top_p if sample else None,
-                    top_k=None,
-                    eos_token_id=eos,
-                    pad_token_id=pad,
-                    return_dict_in_generate=True,
-                    output_logits=True,
-                    use_cache=True,
-                    # A pre-allocated cache: the default one concatenates every layer's keys and values at every
-                    # step, which on a CPU cost more than the model itself (measured 2-3x slower at batch 32).
-                    cache_implementation="static" if processor is None else None,
-                )
+                cache, decoding, shared = None, nullcontext(), None
+                if processor is None and share_prompts:
+                    shared = prefill_shared(model, chunk, pad, sampling.max_new_tokens)
+                    if shared is not None:
+                        ids, mask, cache = shared.input_ids, shared.attention_mask, shared.cache
+                        width = ids.shape[1]
+                        decoding = shared_decoding(model, shared)
+                with decoding:
+                    out = model.generate(
+                        input_ids=ids.to(device),
+                        attention_mask=mask.to(device),
+                        **extra,
+                        max_new_tokens=sampling.max_new_tokens,
+                        do_sample=sample,
+                        temperature=sampling.temperature if sample else None,
+                        top_p=sampling.top_p if sample else None,
+                        top_k=None,
+                        eos_token_id=eos,
+                        pad_token_id=pad,
+                        return_dict_in_generate=True,
+                        output_logits=True,
+                        use_cache=True,
+                        # A pre-allocated cache: the default one concatenates every layer's keys and values at every
+                        # step, which on a CPU cost more than the model itself (measured 2-3x slower at batch 32).
+                        cache_implementation="static" if processor is None and cache is None else None,
+                        **({cache_kwarg(model): cache} if cache is not None else {}),
+                    )
             new = out.sequences[:, width:].cpu()
             logits = torch.stack(out.logits, dim=1).float().cpu()  # (batch, steps, vocab)
+            if shared is not None:  # rows come back in the shared layout's order
+                new, logits = shared.restore(new), shared.restore(logits)
             logp = torch.log_softmax(logits, dim=-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)
             for i, p in enumerate(chunk):
                 toks = new[i].tolist()

@@ -118,6 +118,37 @@ def with_replay(dataset: Any, ratio: float, seed: int, pretrain_meta: dict[str, 
     return datasets.concatenate_datasets([dataset, replay.cast(dataset.features)]).shuffle(seed=seed)
 
 
+def _trainer_class(base: type, lr_multipliers: dict[str, float] | None) -> type:
+    """``base``, or a subclass whose optimizer gives some parameters a scaled learning rate.
+
+    Done in ``create_optimizer``, which the Trainer calls after ``accelerate`` has wrapped the model, so it
+    holds under DDP, DeepSpeed and FSDP alike; the schedule then scales every group's rate the same way.
+    """
+    if not lr_multipliers:
+        return base
+    multipliers = dict(lr_multipliers)
+
+    class ScaledLRTrainer(base):  # type: ignore[misc, valid-type]
+        def create_optimizer(self, model: Any = None) -> Any:
+            optimizer = super().create_optimizer(model)
+            names = {id(p): n for n, p in (model or self.model).named_parameters()}
+            groups = []
+            for group in optimizer.param_groups:
+                by_factor: dict[float, list[Any]] = {}
+                for p in group["params"]:
+                    name = names.get(id(p), "")
+                    factor = next((f for key, f in multipliers.items() if key in name), 1.0)
+                    by_factor.setdefault(factor, []).append(p)
+                for factor, params in by_factor.items():
+                    groups.append({**group, "params": params, "lr": group["lr"] * factor})
+            optimizer.param_groups.clear()  # nothing has stepped yet: the optimizer holds no state
+            for group in groups:
+                optimizer.add_param_group(group)
+            return optimizer
+
+    return ScaledLRTrainer
+
+
 def train(
     cfg: SFTRunConfig,
     *,
@@ -127,8 +158,13 @@ def train(
     parent: dict[str, Any] | None = None,
     kind: str = "sft",
     callbacks: list[Any] | None = None,
+    lr_multipliers: dict[str, float] | None = None,
 ) -> Any:
-    """Run SFT (or, with ``kind="pretrain"``, pretraining); return the trainer. Resumes when it can."""
+    """Run SFT (or, with ``kind="pretrain"``, pretraining); return the trainer. Resumes when it can.
+
+    ``lr_multipliers`` scales the learning rate of the parameters whose name contains a key (e.g.
+    ``{"vision_tower": 0.2}``: a pretrained part that should move slower than the rest).
+    """
     import torch
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
@@ -182,7 +218,7 @@ def train(
         size = getattr(getattr(tokenizer, "image_processor", None), "crop_size", None) or {}
         game = GeneralPoints(style=cfg.eval_style, verify_iter=1, vision=vision, image_size=size.get("height", 1200))
         cbs.append(GPEvalCallback(tokenizer, game, list(cfg.eval_splits), cfg.eval_n, cfg.eval_steps, compute))
-    trainer = SFTTrainer(
+    trainer = _trainer_class(SFTTrainer, lr_multipliers)(
         model=model,
         args=args,
         train_dataset=dataset,
