@@ -368,3 +368,55 @@ def test_vision_rollouts_and_ppo_forward_on_a_tiny_vlm(game_name: str) -> None:
     sampled = torch.tensor([sum(t.logprobs) for t in ro.turns])
     assert torch.allclose(f["turn_logp"], sampled, atol=1e-3)
     assert f["values"].shape == (len(ro.turns),)
+
+
+def test_ppo_reports_to_wandb_when_asked(tmp_path, monkeypatch) -> None:
+    import sys
+    import types
+
+    _base(tmp_path)
+    calls: dict[str, list] = {"init": [], "log": [], "finish": []}
+
+    class Run:
+        def log(self, metrics, step):
+            calls["log"].append((step, metrics))
+
+        def finish(self):
+            calls["finish"].append(True)
+
+    fake = types.ModuleType("wandb")
+    fake.init = lambda **kw: calls["init"].append(kw) or Run()
+    monkeypatch.setitem(sys.modules, "wandb", fake)
+    train_ppo(_cfg(tmp_path, updates=1, report_to="wandb"))
+    (init,) = calls["init"]
+    assert init["resume"] == "allow" and init["config"]["updates"] == 1  # a resumed run continues its wandb run
+    assert [step for step, _ in calls["log"]] == [1] and "success_rate" in calls["log"][0][1]
+    assert calls["finish"] == [True]
+
+    monkeypatch.setitem(sys.modules, "wandb", None)  # not installed
+    with pytest.raises(ValueError, match="pip install wandb"):
+        train_ppo(_cfg(tmp_path, output_dir=str(tmp_path / "w2"), updates=1, report_to="wandb"))
+    with pytest.raises(ValueError, match="none, tensorboard, wandb"):
+        train_ppo(_cfg(tmp_path, output_dir=str(tmp_path / "w3"), updates=1, report_to="mlflow"))
+
+
+def test_vllm_backend_is_optional_and_its_outputs_become_completions(monkeypatch) -> None:
+    import sys
+    from types import SimpleNamespace as NS
+
+    from gengap.models.generation import SamplingConfig
+    from gengap.rl.vllm_backend import completions_from_vllm, vllm_generator
+
+    monkeypatch.setitem(sys.modules, "vllm", None)  # not installed: a clear error, only when asked for
+    with pytest.raises(ImportError, match="pip install vllm"):
+        vllm_generator("some/model", SamplingConfig())
+    step = lambda token, lp: {token: NS(logprob=lp)}  # noqa: E731
+    finished = NS(
+        outputs=[NS(text="formula: 1+2", token_ids=[5, 6, 2], logprobs=[step(5, -0.1), step(6, -0.2), step(2, -0.3)])]
+    )
+    cut = NS(outputs=[NS(text="for", token_ids=[7, 8], logprobs=[step(7, -1.0), step(8, -2.0)])])
+    a, b = completions_from_vllm([finished, cut], [[1, 2], [3]], eos_token_id=2)
+    assert a.finished and a.token_ids == [5, 6, 2] and a.logprobs == [-0.1, -0.2, -0.3] and a.prompt_ids == [1, 2]
+    assert not b.finished and b.text == "for" and b.logprobs == [-1.0, -2.0]
+    with pytest.raises(ValueError, match="logprobs=0"):
+        completions_from_vllm([NS(outputs=[NS(text="x", token_ids=[5], logprobs=None)])], [[1]], eos_token_id=2)

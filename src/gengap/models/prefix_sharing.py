@@ -94,7 +94,8 @@ def cache_kwarg(model: Any) -> str:
     """The keyword for a KV cache: ``cache`` in recent transformers, ``past_key_values`` before it."""
     import inspect
 
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT passes keywords through
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
 
 @dataclass

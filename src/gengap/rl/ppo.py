@@ -15,8 +15,10 @@ once per process).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import random
 import re
 import time
@@ -76,7 +78,7 @@ class PPOConfig:
     lora_r: int = 16
     lora_alpha: int = 32
     save_every: int = field(default=5, metadata={"help": "checkpoint every N updates"})
-    report_to: str = field(default="none", metadata={"help": "none or tensorboard"})
+    report_to: str = field(default="none", metadata={"help": "none, tensorboard, wandb (comma-separated)"})
     seed: int = 0
     resume: bool = True
 
@@ -263,7 +265,7 @@ def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
     )
     sampling = SamplingConfig(temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens)
     log_path = out / "log.jsonl"
-    writer = _tensorboard(out, cfg) if accelerator.is_main_process else None
+    writer = _reporters(out, cfg) if accelerator.is_main_process else None
     bar = tqdm(
         range(start_update, cfg.updates),
         desc="PPO",
@@ -421,9 +423,7 @@ def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
             with JsonlAppender(log_path) as sink:
                 sink.write(row)
             if writer is not None:
-                for k, v in row.items():
-                    if isinstance(v, int | float):
-                        writer.add_scalar(k, v, update + 1)
+                writer.log({k: v for k, v in row.items() if isinstance(v, int | float)}, update + 1)
             bar.set_postfix(reward=f"{row['mean_turn_reward']:+.2f}", success=f"{row['success_rate']:.2f}")
         if (update + 1) % cfg.save_every == 0 or update + 1 == cfg.updates:
             _save(
@@ -571,11 +571,52 @@ def _save(
     accelerator.wait_for_everyone()
 
 
-def _tensorboard(out: Path, cfg: PPOConfig) -> Any:
-    if cfg.report_to != "tensorboard":
-        return None
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError as err:
-        raise ValueError("--report-to tensorboard needs the tensorboard package: pip install tensorboard") from err
-    return SummaryWriter(str(out / "tensorboard"))
+class _Reporters:
+    """The trackers ``report_to`` names (``tensorboard``, ``wandb``, comma-separated), behind one ``log``."""
+
+    def __init__(self, out: Path, cfg: PPOConfig) -> None:
+        names = {n.strip() for n in cfg.report_to.split(",")} - {"", "none"}
+        unknown = names - {"tensorboard", "wandb"}
+        if unknown:
+            raise ValueError(f"--report-to takes none, tensorboard, wandb (comma-separated); got {sorted(unknown)}")
+        self.tensorboard = self.wandb = None
+        if "tensorboard" in names:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError as err:
+                raise ValueError(
+                    "--report-to tensorboard needs the tensorboard package: pip install tensorboard"
+                ) from err
+            self.tensorboard = SummaryWriter(str(out / "tensorboard"))
+        if "wandb" in names:
+            try:
+                import wandb
+            except ImportError as err:
+                raise ValueError("--report-to wandb needs the wandb package: pip install wandb") from err
+            # One run per output folder: a resumed PPO run continues its wandb run instead of starting another.
+            self.wandb = wandb.init(
+                project=os.environ.get("WANDB_PROJECT", "gengap"),
+                name=out.name,
+                id=f"gengap-{hashlib.sha1(str(out.resolve()).encode()).hexdigest()[:12]}",
+                resume="allow",
+                dir=str(out),
+                config=asdict(cfg),
+            )
+
+    def log(self, metrics: dict[str, float], step: int) -> None:
+        if self.tensorboard is not None:
+            for k, v in metrics.items():
+                self.tensorboard.add_scalar(k, v, step)
+        if self.wandb is not None:
+            self.wandb.log(metrics, step=step)
+
+    def close(self) -> None:
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+        if self.wandb is not None:
+            self.wandb.finish()
+
+
+def _reporters(out: Path, cfg: PPOConfig) -> _Reporters | None:
+    reporters = _Reporters(out, cfg)
+    return reporters if reporters.tensorboard is not None or reporters.wandb is not None else None
