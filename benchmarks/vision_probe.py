@@ -145,6 +145,7 @@ def main() -> None:
     ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--out", default=None)
     ap.add_argument("--tower-steps", type=int, default=0)
+    ap.add_argument("--tower-from", default=None, help="a vision_tower/model.safetensors from gengap pretrain")
     ap.add_argument("--joint-tower-lr", type=float, default=0.0, help="tower lr in the joint stage; 0 = --lr")
     ap.add_argument("--tower-lr", type=float, default=2e-3)
     ap.add_argument("--tower-batch", type=int, default=32)
@@ -155,6 +156,10 @@ def main() -> None:
     lm = load(a.base)
     tower = VisionTowerConfig(image_size=a.size, patch_size=a.patch, hidden_size=a.width, num_layers=a.layers)
     model, processor = attach_vision(lm.model, lm.tokenizer, tower)
+    if a.tower_from:
+        import safetensors.torch
+
+        safetensors.torch.load_model(model.model.vision_tower, a.tower_from)
     if a.tower_steps:
         pretrain_tower(model, processor, a.tower_steps, a.tower_batch, a.tower_lr, a.size, a.patch, (n_min, n_max))
     lm_params = list(model.model.language_model.parameters()) + list(model.lm_head.parameters())
