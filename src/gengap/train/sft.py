@@ -16,6 +16,7 @@ from gengap.train.compute import write_meta
 
 _NOT_SHAPING = {
     "resume",
+    "gradient_checkpointing",
     "eval_steps",
     "eval_n",
     "eval_splits",
@@ -56,6 +57,13 @@ class SFTRunConfig:
         },
     )
     seed: int = 0
+    gradient_checkpointing: str = field(
+        default="auto",
+        metadata={
+            "help": "auto (on for GPUs, off for CPUs), on or off. Recomputing activations saves GPU memory; on a CPU "
+            "with a tiny model it only costs time."
+        },
+    )
     use_peft: bool = field(default=False, metadata={"help": "Train LoRA adapters instead of all weights."})
     lora_r: int = 16
     lora_alpha: int = 32
@@ -72,6 +80,8 @@ class SFTRunConfig:
     )
 
     def __post_init__(self) -> None:
+        if self.gradient_checkpointing not in ("auto", "on", "off"):
+            raise ValueError(f"gradient_checkpointing is auto, on or off, not {self.gradient_checkpointing!r}")
         if not 0 <= self.replay_ratio < 1:
             raise ValueError(f"replay_ratio must be in [0, 1), got {self.replay_ratio}")
 
@@ -196,6 +206,7 @@ def train(
         assistant_only_loss=True,
         include_num_input_tokens_seen="non_padding",
         bf16=on_gpu,  # TRL defaults to bf16, which is many times slower than fp32 on most CPUs
+        gradient_checkpointing=cfg.gradient_checkpointing == "on" or (cfg.gradient_checkpointing == "auto" and on_gpu),
         use_cpu=not on_gpu,
         report_to=cfg.report_to,
         dataloader_num_workers=0,
