@@ -145,6 +145,7 @@ def main() -> None:
     ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--out", default=None)
     ap.add_argument("--tower-steps", type=int, default=0)
+    ap.add_argument("--corpus", action="store_true", help="train on gengap's vision corpus rows")
     ap.add_argument("--tower-from", default=None, help="a vision_tower/model.safetensors from gengap pretrain")
     ap.add_argument("--joint-tower-lr", type=float, default=0.0, help="tower lr in the joint stage; 0 = --lr")
     ap.add_argument("--tower-lr", type=float, default=2e-3)
@@ -178,13 +179,24 @@ def main() -> None:
     opt = torch.optim.AdamW(groups, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 20) * max(0.05, 1 - s / a.steps))
     rng = random.Random(1)
+    corpus_rows = None
+    if a.corpus:  # the rows ``gengap pretrain`` trains on (its three prompts), instead of fresh tables
+        from gengap.train.corpus import vision_corpus
+
+        corpus_rows = [
+            (r["messages"][:1], r["messages"][1]["content"][0]["text"].replace("cards: ", "").split(), r["images"][0])
+            for r in vision_corpus(a.steps * a.batch, a.size, 0, skills=("name_cards",))
+        ]
     held4 = [example(random.Random(f"h4-{i}"), a.size, 4, 4) for i in range(48)]
     held = [example(random.Random(f"h-{i}"), a.size, n_min, n_max) for i in range(48)]
     t0 = time.perf_counter()
     log = []
     for step in range(1, a.steps + 1):
         model.train()
-        rows = [example(rng, a.size, n_min, n_max) for _ in range(a.batch)]
+        if corpus_rows is not None:
+            rows = corpus_rows[(step - 1) * a.batch : step * a.batch]
+        else:
+            rows = [example(rng, a.size, n_min, n_max) for _ in range(a.batch)]
         loss = model(**batch_inputs(processor, rows)).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
