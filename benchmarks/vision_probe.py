@@ -21,6 +21,7 @@ from gengap.gp.render import render_table
 from gengap.models.generation import SamplingConfig, generate
 from gengap.models.registry import load
 from gengap.models.vlm import VisionTowerConfig, attach_vision
+from gengap.train.vision_tower import TowerPretrainConfig, pretrain_tower
 
 PROMPT = "name the cards"
 
@@ -31,71 +32,6 @@ def example(rng: random.Random, size: int, n_min: int, n_max: int) -> tuple[list
     names = [f"{r}{SUIT_SYMBOLS[s]}" for r, s in zip(hand.ranks, hand.suits, strict=True)]
     user = {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": PROMPT}]}
     return [user], names, render_table(hand, size)
-
-
-def patch_labels(hand_sizes_ranks_suits, size: int, patch: int):
-    """Per-patch (rank, suit) class of the card under each patch centre; 0 = felt."""
-    from gengap.gp.render import card_boxes
-
-    g = size // patch
-    out = []
-    for ranks, suits in hand_sizes_ranks_suits:
-        r_lab = torch.zeros(g * g, dtype=torch.long)
-        s_lab = torch.zeros(g * g, dtype=torch.long)
-        for (left, top, right, bottom), rk, st in zip(card_boxes(len(ranks), size), ranks, suits, strict=True):
-            for i in range(g):
-                for j in range(g):
-                    cx, cy = (j + 0.5) * patch, (i + 0.5) * patch
-                    if left <= cx < right and top <= cy < bottom:
-                        r_lab[i * g + j] = RANKS.index(rk) + 1
-                        s_lab[i * g + j] = SUITS.index(st) + 1
-        out.append((r_lab, s_lab))
-    return torch.stack([a for a, _ in out]), torch.stack([b for _, b in out])
-
-
-def pretrain_tower(model, processor, steps: int, batch: int, lr: float, size: int, patch: int, cards) -> None:
-    """Stage 1: teach the tower alone, with a dense per-patch objective (which card lies under each patch)."""
-    tower = model.model.vision_tower
-    width = tower.config.hidden_size
-    head = torch.nn.Linear(width, len(RANKS) + 1 + len(SUITS) + 1)
-    params = list(tower.parameters()) + list(head.parameters())
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    rng = random.Random(7)
-    nr = len(RANKS) + 1
-    t0 = time.perf_counter()
-    for step in range(1, steps + 1):
-        hands, images = [], []
-        for _ in range(batch):
-            n = rng.randint(*cards)
-            ranks = tuple(rng.choice(RANKS) for _ in range(n))
-            suits = tuple(rng.choice(SUITS) for _ in range(n))
-            hands.append((ranks, suits))
-            images.append(render_table(Hand(ranks, suits), size))
-        px = processor.image_processor(images, return_tensors="pt")["pixel_values"]
-        feats = tower(px).last_hidden_state[:, 1:]
-        logits = head(feats)
-        r_lab, s_lab = patch_labels(hands, size, patch)
-        loss = torch.nn.functional.cross_entropy(logits[..., :nr].flatten(0, 1), r_lab.flatten())
-        loss = loss + torch.nn.functional.cross_entropy(logits[..., nr:].flatten(0, 1), s_lab.flatten())
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        if step % 100 == 0 or step == steps:
-            on = r_lab > 0
-            racc = (logits[..., :nr].argmax(-1)[on] == r_lab[on]).float().mean().item()
-            sacc = (logits[..., nr:].argmax(-1)[on] == s_lab[on]).float().mean().item()
-            print(
-                json.dumps(
-                    dict(
-                        tower_step=step,
-                        s=round(time.perf_counter() - t0),
-                        loss=round(loss.item(), 3),
-                        rank_acc=round(racc, 3),
-                        suit_acc=round(sacc, 3),
-                    )
-                ),
-                flush=True,
-            )
 
 
 def batch_inputs(processor, rows):
@@ -162,7 +98,14 @@ def main() -> None:
 
         safetensors.torch.load_model(model.model.vision_tower, a.tower_from)
     if a.tower_steps:
-        pretrain_tower(model, processor, a.tower_steps, a.tower_batch, a.tower_lr, a.size, a.patch, (n_min, n_max))
+        report = pretrain_tower(
+            model,
+            processor,
+            TowerPretrainConfig(
+                steps=a.tower_steps, batch_size=a.tower_batch, learning_rate=a.tower_lr, max_cards=n_max
+            ),
+        )
+        print(json.dumps({k: report[k] for k in ("patch_rank_accuracy", "patch_suit_accuracy")}), flush=True)
     lm_params = list(model.model.language_model.parameters()) + list(model.lm_head.parameters())
     lm_ids = {id(p) for p in lm_params}
     tower_ids = {id(p) for p in model.model.vision_tower.parameters()}
