@@ -133,9 +133,6 @@ def prefill_shared(model: Any, rows: Sequence[Sequence[int]], pad: int, max_new_
     plan = plan_sharing(rows)
     if plan is None:
         return None
-    cache = StaticCache(config=model.config, max_cache_len=1)
-    if any(type(layer) is not StaticLayer for layer in cache.layers):  # sliding windows, hybrid models
-        return None
     device = next(model.parameters()).device
     order = sorted(range(len(rows)), key=lambda i: plan.group[i])
     groups = [plan.group[i] for i in order]
@@ -157,6 +154,8 @@ def prefill_shared(model: Any, rows: Sequence[Sequence[int]], pad: int, max_new_
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
 
     cache = StaticCache(config=model.config, max_cache_len=width + max_new_tokens)
+    if any(type(layer) is not StaticLayer for layer in cache.layers):  # sliding windows, hybrid models
+        return None
     if p_width:
         leaders = torch.tensor([a for a, _ in bounds], device=device)
         model(

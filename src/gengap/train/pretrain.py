@@ -154,6 +154,8 @@ def _cached_tower(model: Any, processor: Any, cfg: TowerPretrainConfig, out: Pat
     """Stage 1, written to ``out/vision_tower/`` so that resuming the joint stage does not redo it."""
     import json
 
+    import safetensors.torch
+
     from gengap.core.io import atomic_write_text
     from gengap.train.vision_tower import pretrain_tower
 
@@ -163,15 +165,11 @@ def _cached_tower(model: Any, processor: Any, cfg: TowerPretrainConfig, out: Pat
     if report_path.is_file():
         report = json.loads(report_path.read_text())
         if {k: report.get(k) for k in cfg.to_dict()} == cfg.to_dict():
-            import safetensors.torch
-
             safetensors.torch.load_model(tower, str(folder / "model.safetensors"))
             print(f"vision tower: reusing the pretrained tower in {folder}", flush=True)
             return report
     report = pretrain_tower(model, processor, cfg)
     folder.mkdir(parents=True, exist_ok=True)
-    import safetensors.torch
-
     safetensors.torch.save_model(tower, str(folder / "model.safetensors"))
     atomic_write_text(report_path, json.dumps(report, indent=2))
     print(
