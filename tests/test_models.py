@@ -274,3 +274,64 @@ def test_shared_decoding_with_grouped_query_heads() -> None:
     assert [c.token_ids for c in shared] == [c.token_ids for c in plain]
     for x, y in zip(shared, plain, strict=True):
         assert torch.allclose(torch.tensor(x.logprobs), torch.tensor(y.logprobs), atol=1e-5)
+
+
+def _next_turns(convs, completions, feedback="wrong: try again with another formula"):
+    return [
+        [*c, {"role": "assistant", "content": x.text}, {"role": "user", "content": feedback}]
+        for c, x in zip(convs, completions, strict=True)
+    ]
+
+
+def test_a_session_continues_the_next_turn_from_the_kept_cache() -> None:
+    """The second turn prefills only its new tokens on top of the first turn's cache, with the same answers:
+    rows that ended early (pad after their end-of-turn token), rows cut at the token limit, shared-prefix
+    groups and a row of its own."""
+    from gengap.models.continuation import GenerationSession
+
+    model, tok = build_tiny_lm(SMALL)
+    long = {"role": "user", "content": "instructions that every prompt of the task repeats word for word; " * 2}
+    convs = [[long, CHAT[0]]] * 3 + [[long, {"role": "user", "content": "cards: 2 2 2 2\ntarget: 8"}]] * 2 + [CHAT[:1]]
+    sampling = SamplingConfig(temperature=1.0, max_new_tokens=16, seed=3)
+    bias = torch.zeros(len(tok))
+    bias[tok.eos_token_id] = 2.5  # an end-of-turn token about one time in ten: some rows end early
+    model.lm_head.register_forward_hook(lambda _module, _inputs, logits: logits + bias)
+    session = GenerationSession()
+    first = generate(model, tok, convs, sampling, session=session)
+    assert {c.finished for c in first} == {True, False}  # both kinds of rows are exercised
+    second_convs = _next_turns(convs, first)
+    plain = generate(model, tok, second_convs, sampling, share_prompts=False)
+    kept = generate(model, tok, second_convs, sampling, session=session)
+    assert session.reused_calls == 1
+    assert [c.token_ids for c in kept] == [c.token_ids for c in plain]
+    assert [c.prompt_ids for c in kept] == [c.prompt_ids for c in plain]
+    for x, y in zip(kept, plain, strict=True):
+        assert torch.allclose(torch.tensor(x.logprobs), torch.tensor(y.logprobs), atol=1e-5)
+    third = generate(model, tok, _next_turns(second_convs[:2], kept[:2]), sampling, session=session)  # a subset
+    assert session.reused_calls == 2
+    alone = generate(model, tok, _next_turns(second_convs[:2], kept[:2]), sampling, share_prompts=False)
+    assert [c.token_ids for c in third] == [c.token_ids for c in alone]
+
+
+def test_a_session_starts_afresh_when_it_cannot_continue() -> None:
+    """A conversation the session does not hold, or weights changed since, mean a fresh prefill (same answers)."""
+    from gengap.models.continuation import GenerationSession
+
+    model, tok = build_tiny_lm(SMALL)
+    convs = [CHAT[:1], CHAT[:1], [{"role": "user", "content": "cards: 5 5 5 1\ntarget: 24"}]]
+    sampling = SamplingConfig(max_new_tokens=8)
+    session = GenerationSession()
+    first = generate(model, tok, convs, sampling, session=session)
+    stranger = [*_next_turns(convs[:2], first[:2]), [{"role": "user", "content": "something else entirely"}]]
+    assert generate(model, tok, stranger, sampling, session=session)[2].token_ids == (
+        generate(model, tok, stranger[2:], sampling)[0].token_ids
+    )
+    assert session.reused_calls == 0
+    again = generate(model, tok, convs, sampling, session=session)
+    with torch.no_grad():
+        model.lm_head.weight.add_(0.5)  # an optimiser step between turns
+    after = _next_turns(convs, again)
+    assert [c.token_ids for c in generate(model, tok, after, sampling, session=session)] == [
+        c.token_ids for c in generate(model, tok, after, sampling)
+    ]
+    assert session.reused_calls == 0

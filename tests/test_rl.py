@@ -152,6 +152,27 @@ def test_rollout_of_a_scripted_model_on_generalpoints() -> None:
     assert ro.generated_tokens == sum(len(t.answer_ids) for t in ro.turns)
 
 
+def test_model_rollouts_continue_each_episode_from_its_last_turn() -> None:
+    """The engine's model generator keeps the batch's cache between turns: the second and third turns prefill only
+    answer and feedback, and the episodes play out exactly as with a fresh prefill every turn."""
+    from gengap.gp.game import GeneralPoints
+    from gengap.models.generation import SamplingConfig, generate
+    from gengap.rl.rollout import model_generator
+
+    torch.manual_seed(0)
+    model, tok = build_tiny_lm(SMALL)
+    game = GeneralPoints(style="compact", verify_iter=3)
+    sampling = SamplingConfig(temperature=0.2, max_new_tokens=24, seed=0)
+    gen = model_generator(model, tok, sampling, batch_size=8)
+    kept = rollout(gen, lambda k: game.episode(k // 4), 8, batch_size=8)
+    fresh = rollout(lambda convs, _: generate(model, tok, convs, sampling), lambda k: game.episode(k // 4), 8)
+    assert gen.session.reused_calls == 2  # turns 2 and 3
+    assert [t.answer_ids for t in kept.turns] == [t.answer_ids for t in fresh.turns]
+    assert [t.prompt_ids for t in kept.turns] == [t.prompt_ids for t in fresh.turns]
+    for a, b in zip(kept.turns, fresh.turns, strict=True):
+        assert a.reward == b.reward and torch.allclose(torch.tensor(a.logprobs), torch.tensor(b.logprobs), atol=1e-5)
+
+
 def test_rollout_of_a_scripted_model_on_virl_with_cut_episodes() -> None:
     from gengap.virl.game import VIRL
 
@@ -420,3 +441,60 @@ def test_vllm_backend_is_optional_and_its_outputs_become_completions(monkeypatch
     assert not b.finished and b.text == "for" and b.logprobs == [-1.0, -2.0]
     with pytest.raises(ValueError, match="logprobs=0"):
         completions_from_vllm([NS(outputs=[NS(text="x", token_ids=[5], logprobs=None)])], [[1]], eos_token_id=2)
+
+
+def test_ppo_with_the_vllm_backend_syncs_merged_weights_before_every_rollout(tmp_path, monkeypatch) -> None:
+    """``--rollout-backend vllm``: the engine plays every rollout, after the policy's current weights (LoRA merged
+    in, under the base checkpoint's names) have been loaded into it and its prefix cache reset. vLLM itself needs a
+    GPU: a stand-in engine records what it is given."""
+    import sys
+    import types
+    from types import SimpleNamespace as NS
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = _base(tmp_path)
+    original = dict(AutoModelForCausalLM.from_pretrained(base).named_parameters())
+    engines = []
+
+    class FakeLLM:
+        def __init__(self, model: str, **kwargs) -> None:
+            self.kwargs, self.pending, self.syncs, self.prompts = kwargs, {}, [], 0
+            self.tok = AutoTokenizer.from_pretrained(model)
+            runner = NS(model=NS(load_weights=lambda pairs: self.pending.update({n: t.clone() for n, t in pairs})))
+            self.llm_engine = NS(model_executor=NS(driver_worker=NS(model_runner=runner)))
+            engines.append(self)
+
+        def get_tokenizer(self):
+            return self.tok
+
+        def reset_prefix_cache(self) -> None:  # ends a sync
+            self.syncs.append(self.pending)
+            self.pending = {}
+
+        def generate(self, requests, params, use_tqdm=False):
+            assert params["logprobs"] == 0 and all(r["prompt_token_ids"] for r in requests)
+            self.prompts += len(requests)
+            ids = [*self.tok.encode("formula: 1+2", add_special_tokens=False), self.tok.eos_token_id]
+            steps = [{t: NS(logprob=-0.5)} for t in ids]
+            return [NS(outputs=[NS(text="formula: 1+2", token_ids=ids, logprobs=steps)]) for _ in requests]
+
+    fake = types.ModuleType("vllm")
+    fake.LLM, fake.SamplingParams = FakeLLM, lambda **kw: kw
+    monkeypatch.setitem(sys.modules, "vllm", fake)
+    for var in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.setenv(var, "")  # recorded, so that what the engine sets is undone after the test
+        monkeypatch.delenv(var)
+    cfg = _cfg(tmp_path, rollout_backend="vllm", use_peft=True, lora_r=4, lora_alpha=8, learning_rate=0.05)
+    row = train_ppo(cfg)
+    (engine,) = engines
+    assert engine.kwargs["gpu_memory_utilization"] == 0.3 and engine.kwargs["logprobs_mode"] == "raw_logprobs"
+    assert engine.kwargs["distributed_executor_backend"] == "external_launcher"  # in-process: its model is reachable
+    assert row["update"] == 2 and engine.prompts >= 2 * cfg.episodes_per_update and row["outcomes"]
+    first, second = engine.syncs  # one sync before each rollout
+    assert set(first) == set(second) == set(original)  # the base checkpoint's names: no PEFT prefix, no LoRA
+    q = next(n for n in original if n.endswith("q_proj.weight"))
+    assert torch.equal(first[q], original[q])  # LoRA starts at zero
+    assert not torch.allclose(second[q], original[q])  # after an update the merged weights moved
+    with pytest.raises(ValueError, match="rollout_backend"):
+        _cfg(tmp_path, rollout_backend="sglang")

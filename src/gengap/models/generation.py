@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gengap.models.prefix_sharing import cache_kwarg, prefill_shared, shared_decoding
+
+if TYPE_CHECKING:
+    from gengap.models.continuation import GenerationSession
 
 Message = dict[str, Any]
 
@@ -63,13 +66,16 @@ def generate(
     images: Sequence[list[Any]] | None = None,
     batch_size: int = 64,
     share_prompts: bool = True,
+    session: GenerationSession | None = None,
 ) -> list[Completion]:
     """Answer every conversation's next assistant turn.
 
     ``tokenizer`` may be a vision-language processor; ``images`` then gives each conversation's images, in the
     order of its image parts. With ``share_prompts`` (text models), the prompt prefixes that conversations of a
     batch have in common (GRPO's groups, an episode's earlier turns, a task's instructions) are prefilled once
-    (see :mod:`gengap.models.prefix_sharing`); the results are the same.
+    (see :mod:`gengap.models.prefix_sharing`); the results are the same. A ``session`` (text models, one batch)
+    keeps the cache between calls, so that the next turn of the same conversations prefills only its new tokens
+    (see :mod:`gengap.models.continuation`).
     """
     import torch
 
@@ -107,14 +113,17 @@ def generate(
                     mask[i, width - len(p) :] = 1
             width = ids.shape[1]
             sample = sampling.temperature > 0
+            keep = session is not None and processor is None and len(all_prompts) <= batch_size
             with torch.inference_mode():
                 cache, decoding, shared = None, nullcontext(), None
-                if processor is None and share_prompts:
+                if keep and session is not None:
+                    shared = session.continue_prefill(model, chunk, pad, sampling.max_new_tokens)
+                if shared is None and processor is None and share_prompts:
                     shared = prefill_shared(model, chunk, pad, sampling.max_new_tokens)
-                    if shared is not None:
-                        ids, mask, cache = shared.input_ids, shared.attention_mask, shared.cache
-                        width = ids.shape[1]
-                        decoding = shared_decoding(model, shared)
+                if shared is not None:
+                    ids, mask, cache = shared.input_ids, shared.attention_mask, shared.cache
+                    width = ids.shape[1]
+                    decoding = shared_decoding(model, shared)
                 with decoding:
                     out = model.generate(
                         input_ids=ids.to(device),
@@ -135,6 +144,17 @@ def generate(
                         cache_implementation="static" if processor is None and cache is None else None,
                         **({cache_kwarg(model): cache} if cache is not None else {}),
                     )
+            if keep and session is not None:
+                session.remember(
+                    model,
+                    cache if cache is not None else getattr(out, "cache", getattr(out, "past_key_values", None)),
+                    out.sequences,
+                    mask,
+                    [chunk[i] for i in shared.order] if shared is not None else chunk,
+                    eos,
+                    shared.prefix_width if shared is not None else 0,
+                    _group_of_rows(shared.bounds) if shared is not None and shared.prefix_width else None,
+                )
             new = out.sequences[:, width:].cpu()
             logits = torch.stack(out.logits, dim=1).float().cpu()  # (batch, steps, vocab)
             if shared is not None:  # rows come back in the shared layout's order
@@ -157,3 +177,7 @@ def generate(
     finally:
         model.train(was_training)
     return results
+
+
+def _group_of_rows(bounds: Sequence[tuple[int, int]]) -> list[int]:
+    return [g for g, (a, b) in enumerate(bounds) for _ in range(a, b)]

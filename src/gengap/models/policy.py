@@ -6,11 +6,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from gengap.core.episode import Episode
+from gengap.models.continuation import GenerationSession
 from gengap.models.generation import Completion, SamplingConfig, generate
 
 
 class ModelPolicy:
-    """Answers with batched generation; keeps the last completions for callers that need tokens and log-probs."""
+    """Answers with batched generation; keeps the last completions for callers that need tokens and log-probs.
+
+    The batch's KV cache is kept between calls (a :class:`~gengap.models.continuation.GenerationSession`): when the
+    next call's episodes all continue the last call's, only their answers and feedback are prefilled."""
 
     def __init__(self, model: Any, tokenizer: Any, sampling: SamplingConfig | None = None, batch_size: int = 64):
         self.model = model
@@ -20,6 +24,7 @@ class ModelPolicy:
         self.last: list[Completion] = []
         self.prompt_tokens = 0
         self.generated_tokens = 0
+        self.session = GenerationSession()
 
     def describe(self) -> dict[str, Any]:
         """Identifies the answers: the checkpoint (path, step, compute) and the sampling settings."""
@@ -45,6 +50,7 @@ class ModelPolicy:
             self.sampling,
             images=images if any(images) else None,
             batch_size=self.batch_size,
+            session=self.session,
         )
         self.prompt_tokens += sum(len(c.prompt_ids) for c in self.last)
         self.generated_tokens += sum(len(c.token_ids) for c in self.last)

@@ -184,11 +184,11 @@ def prefill_shared(model: Any, rows: Sequence[Sequence[int]], pad: int, max_new_
 # --- decoding: attention to a shared prefix read once per group ------------------------------------------------
 
 ATTENTION = "gengap_shared_prefix"
-_ACTIVE: ContextVar[tuple[int, list[tuple[int, int]], list[Any], list[Any]] | None] = ContextVar(
+_ACTIVE: ContextVar[tuple[int, list[tuple[int, int]], list[Any], list[Any], Any] | None] = ContextVar(
     "gengap_shared_prefix", default=None
 )
-"""While decoding: prefix width, group bounds, and per layer each group's prefix keys and values (one
-contiguous copy per group, so the products read them without gathering)."""
+"""While decoding: prefix width, group bounds, per layer each group's prefix keys and values (one contiguous
+copy per group, so the products read them without gathering), and the rows' cache (how far it is filled)."""
 
 
 def shared_prefix_attention(
@@ -218,7 +218,7 @@ def shared_prefix_attention(
         return sdpa_attention_forward(
             module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs
         )
-    p, bounds, prefix_keys, prefix_values = active
+    p, bounds, prefix_keys, prefix_values, cache = active
     layer = getattr(module, "layer_idx", None)
     if layer is None:
         heads_of = [a for a, _ in bounds]
@@ -230,11 +230,14 @@ def shared_prefix_attention(
     rep = heads // kv_heads
     scale = scaling if scaling is not None else dim**-0.5
     q = query.reshape(batch, kv_heads, rep, dim)  # grouped-query heads share their key head
-    own_k, own_v = key[:, :, p:], value[:, :, p:]
+    end = key.shape[2]
+    if layer is not None and key.device.type == "cpu":  # the static cache's unfilled end need not be read (on
+        end = int(cache.layers[layer].cumulative_length)  # an accelerator, asking how far it is would stall it)
+    own_k, own_v = key[:, :, p:end], value[:, :, p:end]
     own = torch.matmul(q, own_k.transpose(-1, -2)) * scale  # (batch, kv_heads, rep, own length)
     visible = None
     if attention_mask is not None:
-        m = attention_mask[:, 0, -1, :]
+        m = attention_mask[:, 0, -1, :end]
         visible = m if m.dtype == torch.bool else m == 0
         own = own.masked_fill(~visible[:, None, None, p:], float("-inf"))
     sizes = {b - a for a, b in bounds}
@@ -286,7 +289,7 @@ def shared_decoding(model: Any, prefill: SharedPrefill) -> Iterator[None]:
     p, leaders = prefill.prefix_width, [a for a, _ in prefill.bounds]
     keys = [layer.keys[leaders, :, :p].contiguous() for layer in prefill.cache.layers]
     values = [layer.values[leaders, :, :p].contiguous() for layer in prefill.cache.layers]
-    token = _ACTIVE.set((p, prefill.bounds, keys, values))
+    token = _ACTIVE.set((p, prefill.bounds, keys, values, prefill.cache))
     config._attn_implementation = ATTENTION
     try:
         yield

@@ -52,6 +52,10 @@ class PPOConfig:
     updates: int = field(default=20, metadata={"help": "number of PPO updates (rollout + optimisation)"})
     episodes_per_update: int = field(default=64, metadata={"help": "episodes played per update, per process"})
     rollout_batch_size: int = field(default=64, metadata={"help": "episodes in flight during a rollout"})
+    rollout_backend: str = field(
+        default="hf", metadata={"help": "hf (our batched generation) or vllm (GPU, colocated; pip install vllm)"}
+    )
+    vllm_gpu_memory: float = field(default=0.3, metadata={"help": "share of GPU memory the vLLM engine may take"})
     max_turns: int = field(default=0, metadata={"help": "cut an episode after this many turns (0: never)"})
     epochs: int = field(default=2, metadata={"help": "passes over each update's turns"})
     minibatch_size: int = field(default=32, metadata={"help": "turns per optimiser step"})
@@ -87,6 +91,8 @@ class PPOConfig:
             raise ValueError(f"env must be one of {ENVS}, got {self.env!r}")
         if self.minibatch_size % self.gradient_accumulation_steps:
             raise ValueError("minibatch_size must be a multiple of gradient_accumulation_steps")
+        if self.rollout_backend not in ("hf", "vllm"):
+            raise ValueError(f"rollout_backend must be hf or vllm, got {self.rollout_backend!r}")
         if self.temperature <= 0:
             raise ValueError("PPO samples its actions: temperature must be > 0 (the paper uses 0.2)")
         for name in ("updates", "episodes_per_update", "epochs", "minibatch_size"):
@@ -266,6 +272,18 @@ def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
     sampling = SamplingConfig(temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens)
     log_path = out / "log.jsonl"
     writer = _reporters(out, cfg) if accelerator.is_main_process else None
+    engine = None
+    if cfg.rollout_backend == "vllm":
+        from gengap.models.registry import resolve
+        from gengap.rl.vllm_backend import colocated, vllm_generator
+
+        engine = vllm_generator(
+            str(resolve(cfg.model)),
+            sampling,
+            gpu_memory_utilization=cfg.vllm_gpu_memory,
+            seed=cfg.seed + accelerator.process_index,
+            **colocated(accelerator.process_index, accelerator.local_process_index, accelerator.num_processes),
+        )
     bar = tqdm(
         range(start_update, cfg.updates),
         desc="PPO",
@@ -280,8 +298,11 @@ def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
         policy = accelerator.unwrap_model(model)
         rng_seed = cfg.seed + 1_000_003 * (update * accelerator.num_processes + accelerator.process_index + 1)
         sampling_u = SamplingConfig(**{**asdict(sampling), "seed": rng_seed})
+        if engine is not None:  # the engine plays with the policy's current weights
+            engine.sampling = sampling_u
+            engine.sync_weights(policy)
         ro: Rollout = rollout(
-            model_generator(policy, tokenizer, sampling_u, batch_size=cfg.rollout_batch_size),
+            engine or model_generator(policy, tokenizer, sampling_u, batch_size=cfg.rollout_batch_size),
             lambda k, s=rng_seed: game.episode(episode_seed(s, k)),
             cfg.episodes_per_update,
             batch_size=cfg.rollout_batch_size,

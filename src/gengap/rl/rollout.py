@@ -152,8 +152,16 @@ def rollout(
 
 
 def model_generator(model: Any, tokenizer: Any, sampling: Any, batch_size: int = 64) -> Generator:
-    """The shared batched, KV-cached generation helper as a :class:`Generator`."""
+    """The shared batched, KV-cached generation helper as a :class:`Generator`.
+
+    It keeps the batch's cache from one turn to the next (a :class:`~gengap.models.continuation.GenerationSession`):
+    when the live episodes of a turn all continue those of the last one, only their new tokens (answer and
+    feedback) are prefilled. Make one generator per rollout: the kept cache is dropped when the weights change,
+    but it holds memory for as long as the generator lives."""
+    from gengap.models.continuation import GenerationSession
     from gengap.models.generation import generate
+
+    session = GenerationSession()
 
     def run(conversations: Sequence[list[Message]], images: Sequence[list[Any]]) -> list[Completion]:
         has_images = any(images)
@@ -164,6 +172,8 @@ def model_generator(model: Any, tokenizer: Any, sampling: Any, batch_size: int =
             sampling,
             images=list(images) if has_images else None,
             batch_size=batch_size,
+            session=session,
         )
 
+    run.session = session  # type: ignore[attr-defined]
     return run
