@@ -274,6 +274,11 @@ def test_shared_decoding_with_grouped_query_heads() -> None:
     assert [c.token_ids for c in shared] == [c.token_ids for c in plain]
     for x, y in zip(shared, plain, strict=True):
         assert torch.allclose(torch.tensor(x.logprobs), torch.tensor(y.logprobs), atol=1e-5)
+        with torch.no_grad():  # and both are what the stock attention gives for the whole sequence
+            logp = torch.log_softmax(model(torch.tensor([y.prompt_ids + y.token_ids])).logits[0, :-1], -1)
+        n = len(y.prompt_ids)
+        ref = logp[n - 1 : n - 1 + len(y.token_ids)].gather(-1, torch.tensor(y.token_ids)[:, None])[:, 0]
+        assert torch.allclose(ref, torch.tensor(y.logprobs), atol=1e-4)
 
 
 def _next_turns(convs, completions, feedback="wrong: try again with another formula"):

@@ -443,18 +443,15 @@ def test_vllm_backend_is_optional_and_its_outputs_become_completions(monkeypatch
         completions_from_vllm([NS(outputs=[NS(text="x", token_ids=[5], logprobs=None)])], [[1]], eos_token_id=2)
 
 
-def test_ppo_with_the_vllm_backend_syncs_merged_weights_before_every_rollout(tmp_path, monkeypatch) -> None:
-    """``--rollout-backend vllm``: the engine plays every rollout, after the policy's current weights (LoRA merged
-    in, under the base checkpoint's names) have been loaded into it and its prefix cache reset. vLLM itself needs a
-    GPU: a stand-in engine records what it is given."""
+def _fake_vllm(monkeypatch, answer: str = "formula: 1+2") -> list:
+    """A stand-in vLLM (which needs a GPU): its engines record their arguments, the weights loaded into them (one
+    dict per sync, a sync ending with a prefix-cache reset) and the prompts they answer, always with ``answer``."""
     import sys
     import types
     from types import SimpleNamespace as NS
 
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
-    base = _base(tmp_path)
-    original = dict(AutoModelForCausalLM.from_pretrained(base).named_parameters())
     engines = []
 
     class FakeLLM:
@@ -475,9 +472,9 @@ def test_ppo_with_the_vllm_backend_syncs_merged_weights_before_every_rollout(tmp
         def generate(self, requests, params, use_tqdm=False):
             assert params["logprobs"] == 0 and all(r["prompt_token_ids"] for r in requests)
             self.prompts += len(requests)
-            ids = [*self.tok.encode("formula: 1+2", add_special_tokens=False), self.tok.eos_token_id]
+            ids = [*self.tok.encode(answer, add_special_tokens=False), self.tok.eos_token_id]
             steps = [{t: NS(logprob=-0.5)} for t in ids]
-            return [NS(outputs=[NS(text="formula: 1+2", token_ids=ids, logprobs=steps)]) for _ in requests]
+            return [NS(outputs=[NS(text=answer, token_ids=ids, logprobs=steps)]) for _ in requests]
 
     fake = types.ModuleType("vllm")
     fake.LLM, fake.SamplingParams = FakeLLM, lambda **kw: kw
@@ -485,6 +482,17 @@ def test_ppo_with_the_vllm_backend_syncs_merged_weights_before_every_rollout(tmp
     for var in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
         monkeypatch.setenv(var, "")  # recorded, so that what the engine sets is undone after the test
         monkeypatch.delenv(var)
+    return engines
+
+
+def test_ppo_with_the_vllm_backend_syncs_merged_weights_before_every_rollout(tmp_path, monkeypatch) -> None:
+    """``--rollout-backend vllm``: the engine plays every rollout, after the policy's current weights (LoRA merged
+    in, under the base checkpoint's names) have been loaded into it and its prefix cache reset."""
+    from transformers import AutoModelForCausalLM
+
+    base = _base(tmp_path)
+    original = dict(AutoModelForCausalLM.from_pretrained(base).named_parameters())
+    engines = _fake_vllm(monkeypatch)
     cfg = _cfg(tmp_path, rollout_backend="vllm", use_peft=True, lora_r=4, lora_alpha=8, learning_rate=0.05)
     row = train_ppo(cfg)
     (engine,) = engines
@@ -498,3 +506,31 @@ def test_ppo_with_the_vllm_backend_syncs_merged_weights_before_every_rollout(tmp
     assert not torch.allclose(second[q], original[q])  # after an update the merged weights moved
     with pytest.raises(ValueError, match="rollout_backend"):
         _cfg(tmp_path, rollout_backend="sglang")
+
+
+def test_grpo_rollouts_through_the_vllm_backend(tmp_path, monkeypatch) -> None:
+    """GRPO's rollout_func with ``rollout_backend="vllm"``: one engine for the run, the weights synced before each
+    rollout, the episodes played on its answers."""
+    from types import SimpleNamespace as NS
+
+    from gengap.gp.game import GeneralPoints
+    from gengap.rl.grpo import GRPORunConfig, episode_dataset, make_rollout_func
+
+    base = _base(tmp_path)
+    model, tok = build_tiny_lm(SMALL)
+    engines = _fake_vllm(monkeypatch, answer="formula: 1+1")
+    game = GeneralPoints(style="compact", verify_iter=2)
+    dataset, lookup = episode_dataset(game, 2, seed=0)
+    func = make_rollout_func(game, lookup, GRPORunConfig(model=str(base), verify_iter=2, rollout_backend="vllm"))
+    accelerator = NS(unwrap_model=lambda m: m, process_index=0, local_process_index=0, num_processes=1)
+    trainer = NS(model=model, accelerator=accelerator, processing_class=tok)
+    prompts = [dataset[k % 2]["prompt"] for k in range(4)]
+    for _ in range(2):
+        out = func(prompts, trainer)
+    (engine,) = engines
+    assert len(engine.syncs) == 2 and set(engine.syncs[0]) == {n for n, _ in model.named_parameters()}
+    assert engine.prompts == 2 * 4 * 2  # two rollouts of four episodes, each answered wrong twice
+    r = game.rewards
+    assert out["episode_return"] == [2 * r.wrong_numbers + r.budget_exhausted] * 4  # "1+1" uses cards not dealt
+    with pytest.raises(ValueError, match="rollout_backend"):
+        GRPORunConfig(rollout_backend="sglang")

@@ -46,6 +46,14 @@ class GRPORunConfig:
     seed: int = 0
     use_peft: bool = False
     report_to: str = "none"
+    rollout_backend: str = field(
+        default="hf", metadata={"help": "hf (our batched generation) or vllm (GPU, colocated; pip install vllm)"}
+    )
+    vllm_gpu_memory: float = field(default=0.3, metadata={"help": "share of GPU memory the vLLM engine may take"})
+
+    def __post_init__(self) -> None:
+        if self.rollout_backend not in ("hf", "vllm"):
+            raise ValueError(f"rollout_backend must be hf or vllm, got {self.rollout_backend!r}")
 
 
 def _key(prompt: Any) -> str:
@@ -105,12 +113,18 @@ def completions_of(ro: Rollout, n: int) -> dict[str, list[Any]]:
 def make_rollout_func(game: Any, lookup: dict[str, int], cfg: GRPORunConfig) -> Any:
     from gengap.models.generation import SamplingConfig
 
+    engine: list[Any] = []  # the vLLM engine, made at the first rollout
+
     def rollout_func(prompts: list[Any], trainer: Any) -> dict[str, list[Any]]:
         model = trainer.accelerator.unwrap_model(trainer.model)
         seeds = [lookup[_key(p)] for p in prompts]
         sampling = SamplingConfig(temperature=cfg.temperature, max_new_tokens=cfg.max_turn_tokens)
+        generator = None
+        if cfg.rollout_backend == "vllm":
+            generator = _vllm_engine(engine, cfg, trainer.accelerator, sampling)
+            generator.sync_weights(model)  # the policy moved since the last rollout
         ro = rollout(
-            model_generator(model, trainer.processing_class, sampling, batch_size=len(prompts)),
+            generator or model_generator(model, trainer.processing_class, sampling, batch_size=len(prompts)),
             lambda k: game.episode(seeds[k]),
             len(prompts),
             batch_size=len(prompts),
@@ -125,6 +139,23 @@ def make_rollout_func(game: Any, lookup: dict[str, int], cfg: GRPORunConfig) -> 
         return out
 
     return rollout_func
+
+
+def _vllm_engine(engine: list[Any], cfg: GRPORunConfig, accelerator: Any, sampling: Any) -> Any:
+    from gengap.models.registry import resolve
+    from gengap.rl.vllm_backend import colocated, vllm_generator
+
+    if not engine:
+        engine.append(
+            vllm_generator(
+                str(resolve(cfg.model)),
+                sampling,
+                gpu_memory_utilization=cfg.vllm_gpu_memory,
+                seed=cfg.seed + accelerator.process_index,
+                **colocated(accelerator.process_index, accelerator.local_process_index, accelerator.num_processes),
+            )
+        )
+    return engine[0]
 
 
 def episode_return_reward(completions: list[Any], episode_return: list[float], **_: Any) -> list[float]:

@@ -5,12 +5,11 @@ images) in, :class:`~gengap.models.generation.Completion` out, with the sampled 
 the *untempered* distribution (vLLM's ``raw_logprobs`` mode), which is what policy-gradient ratios need. vLLM is
 imported only when this backend is asked for; nothing else in gengap needs it.
 
-For PPO (``gengap rl --algo ppo --rollout-backend vllm``) the engine runs beside the policy on the same GPU
+For RL (``gengap rl --algo ppo|grpo --rollout-backend vllm``) the engine runs beside the policy on the same GPU
 (colocated, one engine per process, no tensor parallelism) and :meth:`VLLMGenerator.sync_weights` copies the
 policy's current weights into it before every rollout, a LoRA policy with its adapters merged, through the
 engine's model ``load_weights`` as TRL's colocated GRPO does. PPO recomputes the old log-probabilities with the
-training forward anyway, so the engine's numerics never enter the loss. GRPO: let TRL drive vLLM itself
-(``use_vllm``).
+training forward anyway, so the engine's numerics never enter its loss.
 """
 
 from __future__ import annotations
