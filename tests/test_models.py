@@ -340,3 +340,25 @@ def test_a_session_starts_afresh_when_it_cannot_continue() -> None:
         c.token_ids for c in generate(model, tok, after, sampling)
     ]
     assert session.reused_calls == 0
+
+
+def test_models_on_other_attention_kernels_generate_the_plain_way() -> None:
+    """Sharing and kept caches rely on padding inside a row, checked for ``sdpa``/``eager`` only: a model on
+    another kernel (FlashAttention on a GPU) gets plain generation, not an untested layout."""
+    from gengap.models.continuation import GenerationSession
+    from gengap.models.prefix_sharing import prefill_shared, supports_sharing
+
+    model, tok = build_tiny_lm(SMALL)
+    long = {"role": "user", "content": "instructions that every prompt of the task repeats word for word; " * 2}
+    rows = [[*range(5, 60), k] for k in range(4)]
+    assert supports_sharing(model) and prefill_shared(model, rows, tok.pad_token_id, 4) is not None
+    model.config._attn_implementation = "flash_attention_2"  # only read, never run, here
+    assert not supports_sharing(model) and prefill_shared(model, rows, tok.pad_token_id, 4) is None
+    session, sampling = GenerationSession(), SamplingConfig(max_new_tokens=4)
+    for kernel, continued in (("flash_attention_2", False), ("sdpa", True)):
+        model.config._attn_implementation = "sdpa"
+        first = generate(model, tok, [[long]] * 2, sampling, session=session)
+        model.config._attn_implementation = kernel
+        with torch.inference_mode():
+            prefill = session.continue_prefill(model, [c.prompt_ids + c.token_ids + [1] for c in first], 0, 4)
+        assert (prefill is not None) == continued

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gengap.models.prefix_sharing import SharedPrefill, cache_kwarg
+from gengap.models.prefix_sharing import SharedPrefill, cache_kwarg, supports_sharing
 
 
 def _weights_version(model: Any) -> int:
@@ -78,6 +78,8 @@ class GenerationSession:
         from transformers.cache_utils import StaticLayer
 
         self._kept = None
+        if not supports_sharing(model):
+            return
         layers = getattr(cache, "layers", None)
         if not layers or any(type(layer) is not StaticLayer or not layer.is_initialized for layer in layers):
             return
@@ -112,6 +114,8 @@ class GenerationSession:
 
         kept, self._kept = self._kept, None
         if kept is None or kept.model_id != id(model) or kept.version != _weights_version(model):
+            return None
+        if not supports_sharing(model):
             return None
         by_tokens: dict[tuple[int, ...], int] = {}
         for k, t in enumerate(kept.tokens):

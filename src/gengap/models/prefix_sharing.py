@@ -90,6 +90,13 @@ def plan_sharing(rows: Sequence[Sequence[int]]) -> SharingPlan | None:
     return best
 
 
+def supports_sharing(model: Any) -> bool:
+    """Whether the layouts of this module and :mod:`gengap.models.continuation` (padding between a shared prefix
+    and a row's own tokens) are known to give the same results: ``sdpa`` and ``eager`` attention, tested here. A
+    model on another kernel (FlashAttention on a GPU) generates the plain way."""
+    return getattr(model.config, "_attn_implementation", None) in ("sdpa", "eager")
+
+
 def cache_kwarg(model: Any) -> str:
     """The keyword for a KV cache: ``cache`` in recent transformers, ``past_key_values`` before it."""
     import inspect
@@ -130,7 +137,7 @@ def prefill_shared(model: Any, rows: Sequence[Sequence[int]], pad: int, max_new_
     from transformers import StaticCache
     from transformers.cache_utils import StaticLayer
 
-    plan = plan_sharing(rows)
+    plan = plan_sharing(rows) if supports_sharing(model) else None
     if plan is None:
         return None
     device = next(model.parameters()).device
