@@ -332,14 +332,18 @@ def test_a_session_starts_afresh_when_it_cannot_continue() -> None:
         generate(model, tok, stranger[2:], sampling)[0].token_ids
     )
     assert session.reused_calls == 0
-    again = generate(model, tok, convs, sampling, session=session)
-    with torch.no_grad():
-        model.lm_head.weight.add_(0.5)  # an optimiser step between turns
-    after = _next_turns(convs, again)
-    assert [c.token_ids for c in generate(model, tok, after, sampling, session=session)] == [
-        c.token_ids for c in generate(model, tok, after, sampling)
-    ]
-    assert session.reused_calls == 0
+    for change in ("in place", "replaced"):
+        again = generate(model, tok, convs, sampling, session=session)
+        with torch.no_grad():
+            if change == "in place":
+                model.lm_head.weight.add_(0.5)  # an optimiser step between turns
+            else:  # new storage, a fresh version counter: what `.to(...)` or `load_state_dict(assign=True)` do
+                model.lm_head.weight.data = model.lm_head.weight.data * 1.5
+        after = _next_turns(convs, again)
+        assert [c.token_ids for c in generate(model, tok, after, sampling, session=session)] == [
+            c.token_ids for c in generate(model, tok, after, sampling)
+        ]
+        assert session.reused_calls == 0
 
 
 def test_models_on_other_attention_kernels_generate_the_plain_way() -> None:
@@ -362,3 +366,25 @@ def test_models_on_other_attention_kernels_generate_the_plain_way() -> None:
         with torch.inference_mode():
             prefill = session.continue_prefill(model, [c.prompt_ids + c.token_ids + [1] for c in first], 0, 4)
         assert (prefill is not None) == continued
+
+
+def test_a_session_keeps_the_callers_row_order_and_bounds_its_padding(monkeypatch) -> None:
+    """A seeded sampler draws per row, so a continued batch keeps the caller's row order (here: the second turns
+    in reverse) and samples what a fresh prefill samples; a continued layout whose padding would make it more than
+    ``MAX_WIDTH_RATIO`` times as wide as the longest conversation is not continued."""
+    from gengap.models import continuation
+    from gengap.models.continuation import GenerationSession
+
+    model, tok = build_tiny_lm(SMALL)
+    bias = torch.zeros(len(tok))
+    bias[tok.eos_token_id] = 2.5  # some answers end early: their pads stay in a continued layout
+    model.lm_head.register_forward_hook(lambda _module, _inputs, logits: logits + bias)
+    convs = [[{"role": "user", "content": f"cards: {k} {k} 5 1\ntarget: 24"}] for k in range(2, 8)]
+    sampling = SamplingConfig(temperature=1.0, max_new_tokens=16, seed=11)
+    for ratio, reused in ((2.0, 1), (0.99, 0)):  # no layout is narrower than its longest row: 0.99 refuses all
+        monkeypatch.setattr(continuation, "MAX_WIDTH_RATIO", ratio)
+        session = GenerationSession()
+        second = _next_turns(convs, generate(model, tok, convs, sampling, session=session))[::-1]
+        kept = generate(model, tok, second, sampling, session=session)
+        assert session.reused_calls == reused
+        assert [c.token_ids for c in kept] == [c.token_ids for c in generate(model, tok, second, sampling)]

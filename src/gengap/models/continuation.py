@@ -19,22 +19,29 @@ positions count real tokens only, exactly as if the whole conversation had been 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gengap.models.prefix_sharing import SharedPrefill, cache_kwarg, supports_sharing
 
+MAX_WIDTH_RATIO = 2.0
+"""A continued layout keeps the padding of every earlier turn (answers that ended early, shorter feedback). Past
+this ratio of its width to the longest conversation, a fresh prefill is the cheaper way to decode."""
 
-def _weights_version(model: Any) -> int:
-    """Changes whenever a parameter is written in place (an optimiser step, a loaded state dict)."""
-    return sum(p._version for p in model.parameters())
+
+def _fingerprint(model: Any) -> tuple[tuple[int, Any, int], ...]:
+    """Changes whenever a parameter is written in place (an optimiser step, ``load_state_dict``: version counters)
+    or replaced (``.to(dtype)``, ``p.data = …``, ``load_state_dict(assign=True)``: storage and dtype)."""
+    return tuple((p.data_ptr(), p.dtype, p._version) for p in model.parameters())
 
 
 @dataclass
 class _Kept:
-    model_id: int
-    version: int
+    model: Any
+    """A weak reference: the session must not keep a model alive, nor mistake a new one at the same address."""
+    fingerprint: tuple[tuple[int, Any, int], ...]
     cache: Any
     ids: Any
     """``(rows, C)`` token ids of the cached columns, rows in the cache's order."""
@@ -94,8 +101,8 @@ class GenerationSession:
         mask = torch.cat([prompt_mask.cpu().long(), real.long()], dim=1)
         tokens = [(*map(int, p), *generated[k][real[k]].tolist()) for k, p in enumerate(prompts)]
         self._kept = _Kept(
-            id(model),
-            _weights_version(model),
+            weakref.ref(model),
+            _fingerprint(model),
             cache,
             sequences[:, :filled],
             mask.to(sequences.device),
@@ -113,7 +120,7 @@ class GenerationSession:
         from transformers import StaticCache
 
         kept, self._kept = self._kept, None
-        if kept is None or kept.model_id != id(model) or kept.version != _weights_version(model):
+        if kept is None or kept.model() is not model or kept.fingerprint != _fingerprint(model):
             return None
         if not supports_sharing(model):
             return None
@@ -127,11 +134,19 @@ class GenerationSession:
             if k is None:
                 return None
             source.append(k)
-        order = sorted(range(len(rows)), key=lambda i: source[i])  # keeps each shared-prefix group contiguous
+        order = list(range(len(rows)))  # the caller's order: a seeded sampler draws for the rows as without a session
+        kept_groups = kept.groups
+        if kept_groups is not None:  # shared-prefix groups must be contiguous: sorted by first appearance, as a
+            rank: dict[int, int] = {}  # fresh shared prefill would lay them out
+            for i in order:
+                rank.setdefault(kept_groups[source[i]], len(rank))
+            order.sort(key=lambda i: rank[kept_groups[source[i]]])
         picked = torch.tensor([source[i] for i in order], device=kept.ids.device)
         filled = kept.ids.shape[1]
         news = [list(rows[i][len(kept.tokens[source[i]]) :]) for i in order]
         width = filled + max(map(len, news))
+        if width > MAX_WIDTH_RATIO * max(map(len, rows)):
+            return None
         device = kept.ids.device
         ids = torch.full((len(rows), width), pad, dtype=torch.long, device=device)
         mask = torch.zeros((len(rows), width), dtype=torch.long, device=device)
@@ -140,13 +155,15 @@ class GenerationSession:
         for k, new in enumerate(news):
             ids[k, width - len(new) :] = torch.tensor(new, device=device)
             mask[k, width - len(new) :] = 1
+        groups = [kept_groups[source[i]] for i in order] if kept_groups is not None else None
+        prefix_width = kept.prefix_width
         cache = StaticCache(config=model.config, max_cache_len=width + max_new_tokens)
         for layer, old in zip(cache.layers, kept.cache.layers, strict=True):
             layer.lazy_initialization(old.keys[:1].expand(len(rows), -1, -1, -1), old.values[:1])
             layer.keys[:, :, :filled] = old.keys[:, :, :filled].index_select(0, picked)
             layer.values[:, :, :filled] = old.values[:, :, :filled].index_select(0, picked)
             layer.cumulative_length.fill_(filled)
-        del kept.cache  # the old cache may be freed before the new tokens are prefilled
+        del kept, old  # the old cache may be freed before the new tokens are prefilled
         if width - 1 > filled:
             positions = (mask.cumsum(-1) - 1).clamp(min=0)
             model(
@@ -156,7 +173,6 @@ class GenerationSession:
                 use_cache=True,
                 **{cache_kwarg(model): cache},
             )
-        groups = [kept.groups[source[i]] for i in order] if kept.groups is not None else None
         bounds: list[tuple[int, int]] = []
         if groups is not None:
             for k, g in enumerate(groups):
@@ -165,4 +181,4 @@ class GenerationSession:
                 else:
                     bounds.append((k, k + 1))
         self.reused_calls += 1
-        return SharedPrefill(ids, mask, cache, kept.prefix_width if groups else 0, order, bounds)
+        return SharedPrefill(ids, mask, cache, prefix_width if groups else 0, order, bounds)

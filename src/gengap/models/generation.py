@@ -114,6 +114,8 @@ def generate(
             width = ids.shape[1]
             sample = sampling.temperature > 0
             keep = session is not None and processor is None and len(all_prompts) <= batch_size
+            if session is not None and not keep:
+                session.clear()  # nothing of it can continue these: do not hold its cache through the call
             with torch.inference_mode():
                 cache, decoding, shared = None, nullcontext(), None
                 if keep and session is not None:
