@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gengap.models.prefix_sharing import SharedPrefill, cache_kwarg, supports_sharing
+from gengap.models.prefix_sharing import SharedPrefill, group_bounds, prefill_columns, supports_sharing
 
 MAX_WIDTH_RATIO = 2.0
 """A continued layout keeps the padding of every earlier turn (answers that ended early, shorter feedback). Past
@@ -165,20 +165,7 @@ class GenerationSession:
             layer.cumulative_length.fill_(filled)
         del kept, old  # the old cache may be freed before the new tokens are prefilled
         if width - 1 > filled:
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            model(
-                input_ids=ids[:, filled : width - 1],
-                attention_mask=mask[:, : width - 1],
-                position_ids=positions[:, filled : width - 1],
-                use_cache=True,
-                **{cache_kwarg(model): cache},
-            )
-        bounds: list[tuple[int, int]] = []
-        if groups is not None:
-            for k, g in enumerate(groups):
-                if k and groups[k - 1] == g:
-                    bounds[-1] = (bounds[-1][0], k + 1)
-                else:
-                    bounds.append((k, k + 1))
+            prefill_columns(model, ids, mask, cache, filled, width - 1)
+        bounds = group_bounds(groups) if groups is not None else []
         self.reused_calls += 1
         return SharedPrefill(ids, mask, cache, prefix_width if groups else 0, order, bounds)

@@ -155,7 +155,7 @@ def generate(
                     [chunk[i] for i in shared.order] if shared is not None else chunk,
                     eos,
                     shared.prefix_width if shared is not None else 0,
-                    _group_of_rows(shared.bounds) if shared is not None and shared.prefix_width else None,
+                    shared.row_groups() if shared is not None and shared.prefix_width else None,
                 )
             new = out.sequences[:, width:].cpu()
             logits = torch.stack(out.logits, dim=1).float().cpu()  # (batch, steps, vocab)
@@ -179,7 +179,3 @@ def generate(
     finally:
         model.train(was_training)
     return results
-
-
-def _group_of_rows(bounds: Sequence[tuple[int, int]]) -> list[int]:
-    return [g for g, (a, b) in enumerate(bounds) for _ in range(a, b)]

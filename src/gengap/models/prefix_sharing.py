@@ -105,6 +105,30 @@ def cache_kwarg(model: Any) -> str:
     return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
 
+def group_bounds(groups: Sequence[int]) -> list[tuple[int, int]]:
+    """Rows' group indices, equal ones adjacent → each group's ``(start, end)`` slice, in order of appearance."""
+    bounds: list[tuple[int, int]] = []
+    for k, g in enumerate(groups):
+        if k and groups[k - 1] == g:
+            bounds[-1] = (bounds[-1][0], k + 1)
+        else:
+            bounds.append((k, k + 1))
+    return bounds
+
+
+def prefill_columns(model: Any, ids: Any, mask: Any, cache: Any, start: int, stop: int) -> None:
+    """Feed columns ``[start, stop)`` of a padded layout through ``model`` into ``cache`` (which holds the columns
+    before ``start``), with positions that count real tokens only, as ``generate`` derives them from the mask."""
+    positions = (mask[:, :stop].cumsum(-1) - 1).clamp(min=0)
+    model(
+        input_ids=ids[:, start:stop],
+        attention_mask=mask[:, :stop],
+        position_ids=positions[:, start:stop],
+        use_cache=True,
+        **{cache_kwarg(model): cache},
+    )
+
+
 @dataclass
 class SharedPrefill:
     """What ``generate`` continues from: the prompts in a new layout and row order, and the cache holding all but
@@ -120,6 +144,10 @@ class SharedPrefill:
     prefix_width: int
     order: list[int]
     bounds: list[tuple[int, int]]
+
+    def row_groups(self) -> list[int]:
+        """Each row's group index (rows in this layout's order)."""
+        return [g for g, (a, b) in enumerate(self.bounds) for _ in range(a, b)]
 
     def restore(self, tensor: Any) -> Any:
         """``tensor``'s rows (in this layout's order) back in the caller's order."""
@@ -143,7 +171,7 @@ def prefill_shared(model: Any, rows: Sequence[Sequence[int]], pad: int, max_new_
     device = next(model.parameters()).device
     order = sorted(range(len(rows)), key=lambda i: plan.group[i])
     groups = [plan.group[i] for i in order]
-    bounds = [(groups.index(g), len(groups) - groups[::-1].index(g)) for g in range(len(plan.prefix))]
+    bounds = group_bounds(groups)
     p_width = max(plan.prefix)
     s_width = max(len(r) - plan.prefix[plan.group[i]] for i, r in enumerate(rows))
     width = p_width + s_width
@@ -158,33 +186,20 @@ def prefill_shared(model: Any, rows: Sequence[Sequence[int]], pad: int, max_new_
         ids[k, width - len(rest) :] = torch.tensor(rest)
         mask[k, width - len(rest) :] = 1
     ids, mask = ids.to(device), mask.to(device)
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
 
     cache = StaticCache(config=model.config, max_cache_len=width + max_new_tokens)
     if any(type(layer) is not StaticLayer for layer in cache.layers):  # sliding windows, hybrid models
         return None
     if p_width:
         leaders = torch.tensor([a for a, _ in bounds], device=device)
-        model(
-            input_ids=ids[leaders, :p_width],
-            attention_mask=mask[leaders, :p_width],
-            position_ids=positions[leaders, :p_width],
-            use_cache=True,
-            **{cache_kwarg(model): cache},
-        )
+        prefill_columns(model, ids[leaders], mask[leaders], cache, 0, p_width)
         expand = torch.tensor(groups, device=device)
         for layer in cache.layers:
             layer.keys = layer.keys.index_select(0, expand)
             layer.values = layer.values.index_select(0, expand)
             layer.batch_size = len(rows)
     if width - 1 > p_width:
-        model(
-            input_ids=ids[:, p_width : width - 1],
-            attention_mask=mask[:, : width - 1],
-            position_ids=positions[:, p_width : width - 1],
-            use_cache=True,
-            **{cache_kwarg(model): cache},
-        )
+        prefill_columns(model, ids, mask, cache, p_width, width - 1)
     return SharedPrefill(ids, mask, cache, p_width, order, bounds)
 
 
