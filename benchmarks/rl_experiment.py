@@ -20,7 +20,8 @@ import torch
 from gengap.core.io import atomic_write_text, read_jsonl
 from gengap.gp.game import GeneralPoints
 from gengap.models.registry import load
-from gengap.rl.ppo import PPOConfig, train_ppo
+from gengap.rl.config import RLConfig
+from gengap.rl.ppo import train_ppo
 from gengap.train.callbacks import evaluate_splits
 
 
@@ -37,8 +38,9 @@ def branch(name: str, start: str, args: argparse.Namespace, out: Path) -> list[d
     rows = [{"branch": name, "update": 0, "seconds": 0.0, "reward": math.nan, **_evaluate(start, args.eval_n)}]
     t0 = time.perf_counter()
     for upto in range(args.eval_every, args.updates + 1, args.eval_every):
-        cfg = PPOConfig(
+        cfg = RLConfig(
             model=start,
+            style="compact",
             output_dir=str(out / name),
             updates=upto,  # resumes from the previous chunk's checkpoint (constant LR, so the schedule agrees)
             episodes_per_update=args.episodes,

@@ -14,7 +14,19 @@ from gengap.gp.play import play
 
 def test_eval_writes_reports_and_measures_what_it_should(tmp_path, capsys) -> None:
     out = tmp_path / "ev"
-    args = ["gp", "eval", "--out", str(out), "--n", "20", "--quiet", "--policies", "rule-reader,rule-blind"]
+    args = [
+        "gp",
+        "eval",
+        "--out",
+        str(out),
+        "--n",
+        "20",
+        "--quiet",
+        "--model",
+        "rule-reader,rule-blind",
+        "--splits",
+        "id,ood-rule,ood-visual,fake-rule",
+    ]
     assert main(args) == 0
     summary = json.loads((out / "summary.json").read_text())["results"]
     by = {(r["policy"], r["split"]): r for r in summary}
@@ -33,7 +45,7 @@ def test_eval_writes_reports_and_measures_what_it_should(tmp_path, capsys) -> No
 
 def test_eval_resumes_after_interruption(tmp_path) -> None:
     out = tmp_path / "ev"
-    args = ["gp", "eval", "--out", str(out), "--n", "10", "--quiet", "--policies", "noisy", "--splits", "id"]
+    args = ["gp", "eval", "--out", str(out), "--n", "10", "--quiet", "--model", "noisy", "--splits", "id"]
     assert main(args) == 0
     full = (out / "episodes.jsonl").read_text().splitlines()
     (out / "episodes.jsonl").write_text("\n".join(full[:4]) + "\n" + full[4][:30])  # killed mid-write
@@ -83,7 +95,7 @@ def test_human_play_with_typed_formulas() -> None:
 
 def test_eval_refuses_to_mix_settings_in_one_folder(tmp_path) -> None:
     out = str(tmp_path / "ev")
-    base = ["gp", "eval", "--out", out, "--n", "3", "--quiet", "--policies", "oracle", "--splits", "id"]
+    base = ["gp", "eval", "--out", out, "--n", "3", "--quiet", "--model", "oracle", "--splits", "id"]
     assert main([*base, "--verify-iter", "1"]) == 0
     assert main([*base, "--verify-iter", "5"]) == 2  # one-line error, nothing mixed
     assert main([*base, "--verify-iter", "1", "--seed", "0"]) == 0

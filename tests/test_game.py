@@ -157,7 +157,8 @@ def test_rule_instruments() -> None:
 
 def test_game_core_does_not_import_torch() -> None:
     code = (
-        "import sys, gengap, gengap.gp, gengap.gp.env, gengap.gp.expert, gengap.gp.evaluate, gengap.cli;"
+        "import sys, gengap, gengap.gp, gengap.gp.env, gengap.gp.expert, gengap.eval.evaluate;"
+        "import gengap.cli, gengap.cli.evaluate;"
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

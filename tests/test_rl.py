@@ -16,8 +16,9 @@ torch = pytest.importorskip("torch")
 from gengap.models.generation import Completion  # noqa: E402
 from gengap.models.tiny import TinyLMConfig, build_tiny_lm  # noqa: E402
 from gengap.rl.advantages import gae  # noqa: E402
+from gengap.rl.config import RLConfig  # noqa: E402
 from gengap.rl.losses import kl_to_reference, policy_loss, token_entropy, value_loss  # noqa: E402
-from gengap.rl.ppo import PPOConfig, forward_turns, token_weights, train_ppo  # noqa: E402
+from gengap.rl.ppo import forward_turns, token_weights, train_ppo  # noqa: E402
 from gengap.rl.rollout import rollout  # noqa: E402
 
 SMALL = TinyLMConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=1024)
@@ -204,10 +205,11 @@ def _base(tmp_path: Path) -> Path:
     return tmp_path / "base"
 
 
-def _cfg(tmp_path: Path, **kw) -> PPOConfig:
+def _cfg(tmp_path: Path, **kw) -> RLConfig:
     base = dict(
         model=str(tmp_path / "base"),
         output_dir=str(tmp_path / "ppo"),
+        style="compact",
         updates=2,
         episodes_per_update=6,
         rollout_batch_size=6,
@@ -219,7 +221,7 @@ def _cfg(tmp_path: Path, **kw) -> PPOConfig:
         learning_rate=1e-3,
         max_grad_norm=0.05,
     )
-    return PPOConfig(**{**base, **kw})
+    return RLConfig(**{**base, **kw})
 
 
 def test_ppo_clips_gradients_logs_terms_and_resumes(tmp_path) -> None:
@@ -230,9 +232,14 @@ def test_ppo_clips_gradients_logs_terms_and_resumes(tmp_path) -> None:
     assert row["compute"]["train_tokens"] > 0 and row["compute"]["generation_tokens"] > 0
     meta = json.loads((tmp_path / "ppo" / "checkpoint-2" / "gengap.json").read_text())
     assert meta["step"] == 2 and meta["run_compute"]["flops"] > 0
+    assert meta["params"] == meta["trainable_params"] == row["params"]  # a full fine-tune trains every weight
     row = train_ppo(_cfg(tmp_path, ent_coef=0.01, kl_coef=0.1, updates=3))  # resumes at update 2
     lines = (tmp_path / "ppo" / "log.jsonl").read_text().splitlines()
     assert [json.loads(x)["update"] for x in lines] == [1, 2, 3]
+    shutil.rmtree(tmp_path / "ppo" / "checkpoint-3")  # a crash after logging update 3, before its checkpoint
+    train_ppo(_cfg(tmp_path, ent_coef=0.01, kl_coef=0.1, updates=3))  # resumes at update 2 again
+    lines = (tmp_path / "ppo" / "log.jsonl").read_text().splitlines()
+    assert [json.loads(x)["update"] for x in lines] == [1, 2, 3]  # one row per update, the newest
     with pytest.raises(ValueError, match="other settings"):
         train_ppo(_cfg(tmp_path, clip=0.3, updates=4))
     off = train_ppo(_cfg(tmp_path, output_dir=str(tmp_path / "plain"), updates=1))
@@ -273,6 +280,8 @@ def test_two_processes_step_the_lr_schedule_once_per_update(tmp_path) -> None:
         "0.003",
         "--save-every",
         "3",
+        "--style",
+        "compact",
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -285,7 +294,7 @@ def test_two_processes_step_the_lr_schedule_once_per_update(tmp_path) -> None:
 def test_grpo_rollout_func_masks_feedback_and_returns_episode_returns() -> None:
     from gengap.gp.game import GeneralPoints
     from gengap.models.generation import prompt_ids
-    from gengap.rl.grpo import GRPORunConfig, _key, completions_of, episode_dataset
+    from gengap.rl.grpo import _key, completions_of, episode_dataset
 
     _, tok = build_tiny_lm(SMALL)
     game = GeneralPoints(style="compact", verify_iter=3)
@@ -318,15 +327,17 @@ def test_grpo_rollout_func_masks_feedback_and_returns_episode_returns() -> None:
         first = tok("formula: 1+1", add_special_tokens=False)["input_ids"]
         assert mask[: len(first) + 1] == [1] * (len(first) + 1) and 0 in mask and mask[-1] == 1
         assert all(lp == 0.0 for lp, m in zip(out["logprobs"][k], mask, strict=True) if m == 0)
-    assert GRPORunConfig().num_generations == 8
+    assert RLConfig(algo="grpo").num_generations == 8
 
 
 def test_grpo_trains_through_trl(tmp_path) -> None:
-    from gengap.rl.grpo import GRPORunConfig, train_grpo
+    from gengap.rl.grpo import train_grpo
 
     _base(tmp_path)
     trainer = train_grpo(
-        GRPORunConfig(
+        RLConfig(
+            algo="grpo",
+            style="compact",
             model=str(tmp_path / "base"),
             output_dir=str(tmp_path / "grpo"),
             n_prompts=8,
@@ -334,7 +345,7 @@ def test_grpo_trains_through_trl(tmp_path) -> None:
             per_device_train_batch_size=8,
             max_steps=2,
             verify_iter=2,
-            max_turn_tokens=12,
+            max_new_tokens=12,
             save_steps=2,
         )
     )
@@ -499,12 +510,14 @@ def test_ppo_with_the_vllm_backend_syncs_merged_weights_before_every_rollout(tmp
     assert engine.kwargs["gpu_memory_utilization"] == 0.3 and engine.kwargs["logprobs_mode"] == "raw_logprobs"
     assert engine.kwargs["distributed_executor_backend"] == "external_launcher"  # in-process: its model is reachable
     assert row["update"] == 2 and engine.prompts >= 2 * cfg.episodes_per_update and row["outcomes"]
+    assert 0 < row["trainable_params"] < row["params"]  # FLOPs count the whole model, not the adapters
+    assert row["run_compute"]["train_flops"] == 6.0 * row["params"] * row["run_compute"]["train_tokens"]
     first, second = engine.syncs  # one sync before each rollout
     assert set(first) == set(second) == set(original)  # the base checkpoint's names: no PEFT prefix, no LoRA
     q = next(n for n in original if n.endswith("q_proj.weight"))
     assert torch.equal(first[q], original[q])  # LoRA starts at zero
     assert not torch.allclose(second[q], original[q])  # after an update the merged weights moved
-    with pytest.raises(ValueError, match="rollout_backend"):
+    with pytest.raises(ValueError, match=r"rollout.backend"):
         _cfg(tmp_path, rollout_backend="sglang")
 
 
@@ -514,14 +527,16 @@ def test_grpo_rollouts_through_the_vllm_backend(tmp_path, monkeypatch) -> None:
     from types import SimpleNamespace as NS
 
     from gengap.gp.game import GeneralPoints
-    from gengap.rl.grpo import GRPORunConfig, episode_dataset, make_rollout_func
+    from gengap.rl.grpo import episode_dataset, make_rollout_func
 
     base = _base(tmp_path)
     model, tok = build_tiny_lm(SMALL)
     engines = _fake_vllm(monkeypatch, answer="formula: 1+1")
     game = GeneralPoints(style="compact", verify_iter=2)
     dataset, lookup = episode_dataset(game, 2, seed=0)
-    func = make_rollout_func(game, lookup, GRPORunConfig(model=str(base), verify_iter=2, rollout_backend="vllm"))
+    func = make_rollout_func(
+        game, lookup, RLConfig(algo="grpo", model=str(base), verify_iter=2, rollout_backend="vllm")
+    )
     accelerator = NS(unwrap_model=lambda m: m, process_index=0, local_process_index=0, num_processes=1)
     trainer = NS(model=model, accelerator=accelerator, processing_class=tok)
     prompts = [dataset[k % 2]["prompt"] for k in range(4)]
@@ -532,5 +547,5 @@ def test_grpo_rollouts_through_the_vllm_backend(tmp_path, monkeypatch) -> None:
     assert engine.prompts == 2 * 4 * 2  # two rollouts of four episodes, each answered wrong twice
     r = game.rewards
     assert out["episode_return"] == [2 * r.wrong_numbers + r.budget_exhausted] * 4  # "1+1" uses cards not dealt
-    with pytest.raises(ValueError, match="rollout_backend"):
-        GRPORunConfig(rollout_backend="sglang")
+    with pytest.raises(ValueError, match=r"rollout.backend"):
+        RLConfig(algo="grpo", rollout_backend="sglang")

@@ -73,6 +73,20 @@ def test_lora_trains_only_adapters(data, tmp_path) -> None:
     assert (tmp_path / "lora" / "adapter_config.json").is_file()
 
 
+def test_lora_and_full_runs_count_the_same_flops_per_token(data, tmp_path) -> None:
+    """The FLOPs axis uses the model's total size (the paper fully fine-tunes); LoRA records its trainable count."""
+    full = run(data, tmp_path / "full", 2)
+    lora = run(data, tmp_path / "lora", 2, use_peft=True, lora_r=4)
+    metas = [json.loads((tmp_path / name / "gengap.json").read_text()) for name in ("full", "lora")]
+    n_total = sum(p.numel() for p in build_tiny_lm(SMALL)[0].parameters())
+    for trainer, meta in zip((full, lora), metas, strict=True):
+        tokens = trainer.state.num_input_tokens_seen
+        assert meta["params"] == n_total and meta["run_compute"]["train_tokens"] == tokens > 0
+        assert meta["run_compute"]["train_flops"] == 6.0 * n_total * tokens
+    assert metas[0]["run_compute"] == metas[1]["run_compute"]  # same data, same tokens, same FLOPs
+    assert metas[0]["trainable_params"] == n_total > metas[1]["trainable_params"] > 0
+
+
 def test_bad_data_is_reported(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="gengap gp data"):
         load_conversations([str(tmp_path / "nope.jsonl")])
@@ -126,11 +140,11 @@ def test_vision_sft_on_gp_vl_data(tmp_path) -> None:
 def test_eval_log_keeps_one_row_per_step(data, tmp_path) -> None:
     from types import SimpleNamespace
 
-    from gengap.train.callbacks import ComputeCallback, GPEvalCallback
+    from gengap.train.callbacks import ComputeCallback, EvalCallback
 
     model, tok = build_tiny_lm(SMALL)
     compute = ComputeCallback({}, {})
-    cb = GPEvalCallback(tok, GeneralPoints(style="compact", verify_iter=1), ["id"], 2, 1, compute, max_new_tokens=4)
+    cb = EvalCallback(tok, GeneralPoints(style="compact", verify_iter=1), ["id"], 2, 1, compute, max_new_tokens=4)
     state = SimpleNamespace(global_step=3, num_input_tokens_seen=10)
     for _ in range(2):  # a resumed run evaluates step 3 again
         cb.evaluate(model, state, str(tmp_path))

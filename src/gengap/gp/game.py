@@ -13,9 +13,11 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
-from gengap.core.episode import Message, StepResult, episode_seed, text_only
+from gengap.core.episode import Message, StepResult, text_only
+from gengap.core.game import GameBase
 from gengap.gp.cards import RANKS, Hand, rank_of
 from gengap.gp.deal import deal
 from gengap.gp.prompts import STYLES, feedback_prompt, user_prompt
@@ -25,8 +27,35 @@ from gengap.gp.verifier import REWARDS, Outcome, Rewards, Verdict, verify
 
 
 @dataclass(frozen=True)
-class GeneralPoints:
+class GPDataOptions:
+    """How the expert writes GeneralPoints data (``gengap data --game gp``)."""
+
+    thought: bool = field(default=False, metadata={"help": "add a short reasoning field to each expert answer"})
+    solution: str = field(
+        default="random",
+        metadata={"help": "which solution the expert writes: random (any of the hand's) or shortest (always the same)"},
+    )
+
+
+@dataclass(frozen=True)
+class GPShowOptions:
+    """What ``gengap show --game gp`` renders."""
+
+    cards: str | None = field(
+        default=None, metadata={"help": "a fixed hand's ranks instead of the seed's, e.g. 3,3,8,8"}
+    )
+
+
+@dataclass(frozen=True)
+class GeneralPoints(GameBase):
     """Settings of a GeneralPoints task; cheap to create, immutable, serialisable through :meth:`to_dict`."""
+
+    title: ClassVar[str] = "GeneralPoints"
+    EVAL_EPISODES: ClassVar[dict[str, int]] = {"*": 234}
+    """The paper evaluates 234 episodes per split."""
+    DATA_KINDS: ClassVar[tuple[str, ...]] = ("optimal", "suboptimal")
+    DataOptions: ClassVar[type] = GPDataOptions
+    ShowOptions: ClassVar[type] = GPShowOptions
 
     split: Split = field(default_factory=lambda: get_split("id"))
     vision: bool = False
@@ -35,7 +64,9 @@ class GeneralPoints:
     verify_iter: int = 5
     """Attempts per episode (the paper uses 5; 1 is single-turn)."""
     rewards: Rewards = REWARDS
-    partial_credit: bool = False
+    partial_credit: bool = field(
+        default=False, metadata={"help": "+1 for a formula that is a strict prefix of a solution (the reference's)"}
+    )
     image_size: int = 1200
 
     def __post_init__(self) -> None:
@@ -45,6 +76,8 @@ class GeneralPoints:
             raise ValueError(f"unknown prompt style {self.style!r}; choose one of {STYLES}")
         if self.verify_iter < 1:
             raise ValueError(f"verify_iter must be at least 1, got {self.verify_iter}")
+        if self.image_size < 16:
+            raise ValueError(f"image_size must be at least 16 pixels, got {self.image_size}")
 
     def with_split(self, split: str | Split) -> GeneralPoints:
         return replace(self, split=get_split(split))
@@ -62,10 +95,6 @@ class GeneralPoints:
             raise ValueError(f"verify_iter must be at least 1, got {verify_iter}")
         return GPEpisode(self, hand, seed, phrasing, verify_iter or self.verify_iter)
 
-    def episodes(self, seed: int, n: int) -> list[GPEpisode]:
-        """The evaluation set of ``(split, seed)``: episode ``k`` is ``episode(episode_seed(seed, k))``."""
-        return [self.episode(episode_seed(seed, k)) for k in range(n)]
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "split": self.split.to_dict(),
@@ -75,6 +104,56 @@ class GeneralPoints:
             "partial_credit": self.partial_credit,
             "image_size": self.image_size,
         }
+
+    # ------------------------------------------------------------------ the game contract
+
+    @classmethod
+    def split_names(cls) -> dict[str, str]:
+        from gengap.gp.splits import SPLITS
+
+        return {name: s.description for name, s in SPLITS.items()}
+
+    def eval_splits(self) -> list[str]:
+        """The paper's: ID and rule OOD, and visual OOD for the vision form."""
+        return ["id", "ood-rule", *(["ood-visual"] if self.vision else [])]
+
+    @classmethod
+    def policies(cls) -> dict[str, Any]:
+        from gengap.gp.policies import POLICIES
+
+        return dict(POLICIES)
+
+    @classmethod
+    def summarise(cls, records: Any) -> dict[str, Any]:
+        from gengap.gp.metrics import summarise
+
+        return summarise(records)
+
+    @classmethod
+    def table_row(cls, summary: dict[str, Any]) -> dict[str, Any]:
+        from gengap.gp.metrics import table_row
+
+        return table_row(summary)
+
+    def write_dataset(self, out: str | Path, *, n: int, seed: int, kind: str, progress: bool, **options: Any) -> Path:
+        from gengap.gp.expert import write_dataset
+
+        return write_dataset(self, out, n=n, seed=seed, kind=kind, progress=progress, **options)
+
+    def show(self, seed: int, out: str | Path, cards: str | None = None) -> str:
+        from gengap.gp.render import save_png
+
+        ep = self.episode(seed, cards=[c for c in cards.split(",") if c] if cards else None)
+        path = save_png(ep.image, out if str(out).endswith(".png") else Path(out) / "hand.png")
+        return (
+            f"{path}: {' '.join(ep.hand.ranks)} ({', '.join(ep.hand.suits)}), values {list(ep.values)}, "
+            f"target {ep.target}, e.g. {ep.solutions[0] if ep.solutions else 'no solution'}"
+        )
+
+    def play_in_terminal(self, seed: int) -> bool:
+        from gengap.gp.play import play
+
+        return play(self, seed)
 
 
 def _checked_rank(card: object) -> str:

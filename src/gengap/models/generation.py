@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gengap.models.prefix_sharing import cache_kwarg, prefill_shared, shared_decoding
+from gengap.models.processing import is_vision, text_tokenizer
 
 if TYPE_CHECKING:
     from gengap.models.continuation import GenerationSession
@@ -80,9 +81,8 @@ def generate(
     import torch
 
     sampling = sampling or SamplingConfig()
-    processor = tokenizer if hasattr(tokenizer, "image_processor") else None
-    if processor is not None:
-        tokenizer = processor.tokenizer
+    processor = tokenizer if is_vision(tokenizer) else None
+    tokenizer = text_tokenizer(tokenizer)
     all_prompts = prompt_ids(tokenizer, conversations)
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos

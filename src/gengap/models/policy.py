@@ -8,6 +8,7 @@ from typing import Any
 from gengap.core.episode import Episode
 from gengap.models.continuation import GenerationSession
 from gengap.models.generation import Completion, SamplingConfig, generate
+from gengap.models.processing import is_vision
 
 
 class ModelPolicy:
@@ -41,7 +42,7 @@ class ModelPolicy:
 
     def __call__(self, episodes: Sequence[Episode]) -> list[str]:
         images = [ep.images() for ep in episodes]
-        if any(images) and not hasattr(self.tokenizer, "image_processor"):
+        if any(images) and not is_vision(self.tokenizer):
             raise ValueError("these episodes show images: evaluate them with a vision-language model")
         self.last = generate(
             self.model,

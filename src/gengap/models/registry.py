@@ -9,12 +9,13 @@ On a GPU models load in bf16, on a CPU in fp32.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gengap.core.checkpoint import read_meta
 from gengap.core.paths import cache_dir
+from gengap.models.processing import is_vision
 
 BUILTIN = ("tiny-lm", "tiny-vlm", "smollm2-135m", "smollm2-135m-vlm")
 
@@ -70,8 +71,7 @@ def load(name: str, *, dtype: Any = None, device: str | None = None) -> LoadedMo
 
     where = resolve(name)
     try:
-        vision = hasattr(AutoConfig.from_pretrained(where), "vision_config")
-        if vision:  # a vision-language model: its processor prepares text and images together
+        if is_vision(AutoConfig.from_pretrained(where)):  # its processor prepares text and images together
             tokenizer = AutoProcessor.from_pretrained(where)
             model = AutoModelForImageTextToText.from_pretrained(where, dtype=dtype or default_dtype())
         else:
@@ -84,11 +84,6 @@ def load(name: str, *, dtype: Any = None, device: str | None = None) -> LoadedMo
         raise ValueError(f"the checkpoint {name!r} is broken ({reason}); restore it or train it again") from None
     if device:
         model.to(device)
-    meta: dict[str, Any] = {}
-    if isinstance(where, Path) and (where / META_FILE).is_file():
-        meta = json.loads((where / META_FILE).read_text())
+    meta = read_meta(where) if isinstance(where, Path) else {}
     model.gengap_meta = meta  # lets evaluation tell one checkpoint from a later one at the same path
     return LoadedModel(model, tokenizer, where if isinstance(where, Path) else None, meta)
-
-
-META_FILE = "gengap.json"

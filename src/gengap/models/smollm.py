@@ -55,7 +55,7 @@ def convert(dest: Path) -> Path:
     """De-quantize the GGUF weights once into a safetensors checkpoint (fp32) at ``dest``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from gengap.train.compute import write_meta
+    from gengap.core.checkpoint import write_meta
 
     src = gguf_file()
     try:
@@ -79,6 +79,7 @@ def convert(dest: Path) -> Path:
     tmp = dest.with_name(dest.name + ".partial")
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    write_meta(tmp, {"kind": "converted", "model": NAME, "source": src.name, "compute": {}})
+    meta = {"kind": "converted", "model": NAME, "source": src.name, "params": model.num_parameters(), "compute": {}}
+    write_meta(tmp, meta)
     tmp.replace(dest)  # a half-written conversion is never mistaken for a checkpoint
     return dest

@@ -11,49 +11,11 @@ checkpoints, resume, logging, ``accelerate`` — is TRL's.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gengap.core.episode import episode_seed
-from gengap.rl.games import make_game
+from gengap.rl.config import RLConfig
 from gengap.rl.rollout import Rollout, model_generator, rollout
-
-
-@dataclass
-class GRPORunConfig:
-    """gengap's GRPO settings; names follow TRL's ``GRPOConfig`` where they mean the same thing."""
-
-    model: str = field(default="tiny-lm", metadata={"help": "Init: a checkpoint folder, built-in name or Hub id."})
-    output_dir: str = "runs/rl"
-    env: str = field(default="gp", metadata={"help": "gp (GeneralPoints) or virl (V-IRL)."})
-    split: str = "id"
-    style: str = "compact"
-    verify_iter: int = 5
-    world: str = "helsinki"
-    n_prompts: int = field(default=512, metadata={"help": "distinct hands/routes in the training set"})
-    num_generations: int = field(default=8, metadata={"help": "episodes per prompt (the group)"})
-    per_device_train_batch_size: int = 16
-    gradient_accumulation_steps: int = 1
-    max_steps: int = 50
-    learning_rate: float = 1e-5
-    beta: float = field(default=0.0, metadata={"help": "KL coefficient to the reference (Init)"})
-    temperature: float = 0.2
-    max_turn_tokens: int = field(default=64, metadata={"help": "new tokens per answer"})
-    max_turns: int = field(default=0, metadata={"help": "cut an episode after this many turns (0: never)"})
-    save_steps: int = 25
-    logging_steps: int = 1
-    seed: int = 0
-    use_peft: bool = False
-    report_to: str = "none"
-    rollout_backend: str = field(
-        default="hf", metadata={"help": "hf (our batched generation) or vllm (GPU, colocated; pip install vllm)"}
-    )
-    vllm_gpu_memory: float = field(default=0.3, metadata={"help": "share of GPU memory the vLLM engine may take"})
-
-    def __post_init__(self) -> None:
-        if self.rollout_backend not in ("hf", "vllm"):
-            raise ValueError(f"rollout_backend must be hf or vllm, got {self.rollout_backend!r}")
 
 
 def _key(prompt: Any) -> str:
@@ -71,11 +33,9 @@ def episode_dataset(game: Any, n: int, seed: int) -> tuple[Any, dict[str, int]]:
     import datasets
 
     rows, lookup = [], {}
-    for k in range(n):
-        s = episode_seed(seed, k)
-        ep = game.episode(s)
+    for ep in game.episodes(seed, n):
         first = [ep.messages[0]]
-        lookup.setdefault(_key(first), s)
+        lookup.setdefault(_key(first), ep.seed)
         rows.append({"prompt": first})
     return datasets.Dataset.from_list(rows), lookup
 
@@ -110,7 +70,7 @@ def completions_of(ro: Rollout, n: int) -> dict[str, list[Any]]:
     return out
 
 
-def make_rollout_func(game: Any, lookup: dict[str, int], cfg: GRPORunConfig) -> Any:
+def make_rollout_func(game: Any, lookup: dict[str, int], cfg: RLConfig) -> Any:
     from gengap.models.generation import SamplingConfig
 
     engine: list[Any] = []  # the vLLM engine, made at the first rollout
@@ -118,7 +78,7 @@ def make_rollout_func(game: Any, lookup: dict[str, int], cfg: GRPORunConfig) -> 
     def rollout_func(prompts: list[Any], trainer: Any) -> dict[str, list[Any]]:
         model = trainer.accelerator.unwrap_model(trainer.model)
         seeds = [lookup[_key(p)] for p in prompts]
-        sampling = SamplingConfig(temperature=cfg.temperature, max_new_tokens=cfg.max_turn_tokens)
+        sampling = SamplingConfig(temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens)
         generator = None
         if cfg.rollout_backend == "vllm":
             generator = _vllm_engine(engine, cfg, trainer.accelerator, sampling)
@@ -141,7 +101,7 @@ def make_rollout_func(game: Any, lookup: dict[str, int], cfg: GRPORunConfig) -> 
     return rollout_func
 
 
-def _vllm_engine(engine: list[Any], cfg: GRPORunConfig, accelerator: Any, sampling: Any) -> Any:
+def _vllm_engine(engine: list[Any], cfg: RLConfig, accelerator: Any, sampling: Any) -> Any:
     from gengap.models.registry import resolve
     from gengap.rl.vllm_backend import colocated, vllm_generator
 
@@ -163,18 +123,19 @@ def episode_return_reward(completions: list[Any], episode_return: list[float], *
     return list(episode_return)
 
 
-def train_grpo(cfg: GRPORunConfig) -> Any:
+def train_grpo(cfg: RLConfig) -> Any:
     import os
 
     import torch
     from transformers.trainer_utils import get_last_checkpoint
     from trl import GRPOConfig, GRPOTrainer
 
+    from gengap.core.config import shaping
     from gengap.core.io import guard_settings
     from gengap.models.registry import load
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
-    game = make_game(cfg.env, split=cfg.split, style=cfg.style, verify_iter=cfg.verify_iter, world=cfg.world)
+    game = cfg.make_game(cfg.split)
     dataset, lookup = episode_dataset(game, cfg.n_prompts, cfg.seed)
     loaded = load(cfg.model)
     on_gpu = torch.cuda.is_available()
@@ -187,7 +148,9 @@ def train_grpo(cfg: GRPORunConfig) -> Any:
         learning_rate=cfg.learning_rate,
         beta=cfg.beta,
         temperature=cfg.temperature,
-        max_completion_length=cfg.max_turn_tokens * cfg.verify_iter * 4,
+        # A completion holds every answer of an episode with the feedback between them (each at most ~3 answers
+        # long): sized by the game's own bound on an episode's turns (V-IRL: points x attempts).
+        max_completion_length=cfg.max_new_tokens * game.max_turns() * 4,
         save_steps=cfg.save_steps,
         logging_steps=cfg.logging_steps,
         seed=cfg.seed,
@@ -196,11 +159,6 @@ def train_grpo(cfg: GRPORunConfig) -> Any:
         report_to=cfg.report_to,
         save_only_model=False,
     )
-    peft_config = None
-    if cfg.use_peft:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM")
     trainer = GRPOTrainer(
         model=loaded.model,
         reward_funcs=[episode_return_reward],
@@ -208,9 +166,9 @@ def train_grpo(cfg: GRPORunConfig) -> Any:
         train_dataset=dataset,
         processing_class=loaded.tokenizer,
         rollout_func=make_rollout_func(game, lookup, cfg),
-        peft_config=peft_config,
+        peft_config=cfg.lora_config() if cfg.use_peft else None,
     )
-    guard_settings(Path(cfg.output_dir) / "gengap_run.json", {k: v for k, v in asdict(cfg).items() if k != "report_to"})
+    guard_settings(Path(cfg.output_dir) / "gengap_run.json", shaping(cfg))
     last = get_last_checkpoint(cfg.output_dir) if Path(cfg.output_dir).is_dir() else None
     trainer.train(resume_from_checkpoint=last)
     trainer.save_model(cfg.output_dir)

@@ -1,4 +1,4 @@
-"""Trainer callbacks: compute accounting beside every checkpoint, and GeneralPoints evaluation during training.
+"""Trainer callbacks: compute accounting beside every checkpoint, and a game's evaluation during training.
 
 Both work with any ``transformers.Trainer`` (so with TRL's trainers) and under ``accelerate launch``: only the
 main process writes files.
@@ -13,21 +13,28 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from gengap.core.checkpoint import write_meta
 from gengap.core.io import atomic_write_text, read_jsonl
-from gengap.train.compute import Compute, trainable_parameters, training_compute, write_meta
+from gengap.train.compute import Compute, total_parameters, trainable_parameters, training_compute
 
 
 class ComputeCallback(TrainerCallback):
-    """Writes ``gengap.json`` (tokens, FLOPs, lineage) into each checkpoint and keeps the totals up to date."""
+    """Writes ``gengap.json`` (tokens, FLOPs, lineage) into each checkpoint and keeps the totals up to date.
+
+    FLOPs are 6·N·D with N the model's total size (:func:`~gengap.train.compute.total_parameters`), also
+    under LoRA; the trainable count is recorded beside it.
+    """
 
     def __init__(self, parent: dict[str, Any], run: dict[str, Any]) -> None:
         self.parent = parent
         self.run = run
         self.n_params = 0
+        self.n_trainable = 0
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
         if model is not None:
-            self.n_params = trainable_parameters(model)
+            self.n_params = total_parameters(model)
+            self.n_trainable = trainable_parameters(model)
 
     def meta(self, state: Any) -> dict[str, Any]:
         own = training_compute(self.n_params, int(state.num_input_tokens_seen))
@@ -35,7 +42,8 @@ class ComputeCallback(TrainerCallback):
         return {
             **self.run,
             "step": state.global_step,
-            "trainable_params": self.n_params,
+            "params": self.n_params,
+            "trainable_params": self.n_trainable,
             "run_compute": own.to_dict(),
             "compute": before.plus(own).to_dict(),
             "parent": {k: self.parent.get(k) for k in ("model", "kind", "step", "compute") if k in self.parent},
@@ -47,8 +55,8 @@ class ComputeCallback(TrainerCallback):
             write_meta(Path(args.output_dir) / f"checkpoint-{state.global_step}", self.meta(state))
 
 
-class GPEvalCallback(TrainerCallback):
-    """Every ``every`` steps, play fixed GeneralPoints evaluation sets greedily and append the metrics.
+class EvalCallback(TrainerCallback):
+    """Every ``every`` steps, play a game's fixed evaluation sets greedily and append its metrics.
 
     The rows of ``eval.jsonl`` (step, tokens, FLOPs, per-split success, rule accuracy, training-rule rate,
     format validity) are the curves of the study.
@@ -97,26 +105,19 @@ class GPEvalCallback(TrainerCallback):
             self.evaluate(model, state, args.output_dir)
 
 
-METRICS = ("success", "first_attempt_success", "rule_accuracy", "train_rule_rate", "recognition", "format_validity")
-
-
 def evaluate_splits(
     model: Any, tokenizer: Any, game: Any, splits: list[str], n: int, seed: int = 1234, max_new_tokens: int = 64
 ) -> dict[str, dict[str, Any]]:
-    """Greedy play of the fixed evaluation sets of ``splits``; per split the study's metrics (rates)."""
-    from dataclasses import replace
-
-    from gengap.core.episode import play
-    from gengap.gp.metrics import summarise
-    from gengap.gp.splits import get_split
+    """Greedy play of the fixed evaluation sets of ``splits`` with the one evaluator; per split the game's
+    metrics as plain rates (the proportions' intervals are in ``gengap eval``'s reports)."""
+    from gengap.eval.evaluate import play_episodes
     from gengap.models.generation import SamplingConfig
     from gengap.models.policy import ModelPolicy
 
     policy = ModelPolicy(model, tokenizer, SamplingConfig(max_new_tokens=max_new_tokens))
     out: dict[str, dict[str, Any]] = {}
     for name in splits:
-        episodes = replace(game, split=get_split(name)).episodes(seed, n)
-        play(policy, episodes)
-        s = summarise(ep.record() for ep in episodes)
-        out[name] = {k: s[k]["rate"] if isinstance(s[k], dict) and "rate" in s[k] else s[k] for k in METRICS}
+        g = game.with_split(name)
+        summary = game.summarise(play_episodes(policy, g.episodes(seed, n)))
+        out[name] = {k: v["rate"] for k, v in summary.items() if isinstance(v, dict) and "rate" in v}
     return out

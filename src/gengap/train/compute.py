@@ -1,20 +1,18 @@
 """Compute accounting, the study's x-axis: training costs 6·N·D, generation 2·N·D.
 
-N counts trainable parameters, D real tokens (padding excluded). Each checkpoint carries a ``gengap.json``
-with the compute of its own run plus everything its starting checkpoint had spent, so an SFT or RL branch
-from Init is plotted from Init's spend onward.
+N is the model's total parameter count (:func:`total_parameters`), D real tokens (padding excluded). The paper
+fully fine-tunes, so its N is the model's size; a LoRA run of the same model is charged the same N, and its
+trainable count (:func:`trainable_parameters`) is recorded beside it. Each checkpoint carries a ``gengap.json``
+(:mod:`gengap.core.checkpoint`) with ``params``, ``trainable_params`` and the compute of its own run plus
+everything its starting checkpoint had spent, so an SFT or RL branch from Init is plotted from Init's spend
+onward.
 """
 
 from __future__ import annotations
 
-import json
+import sys
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
-
-from gengap.core.io import atomic_write_json
-
-META_FILE = "gengap.json"
 
 
 @dataclass
@@ -51,7 +49,30 @@ class Compute:
 
 
 def trainable_parameters(model: Any) -> int:
+    """Parameters the optimiser updates (for a LoRA model: its adapters)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def total_parameters(model: Any) -> int:
+    """The model's size, the N of the FLOPs axis: every parameter, frozen or not, except adapter weights.
+
+    For a PEFT (LoRA) model that is its base model's size: the adapters (``lora_A``/``lora_B``, and trainable
+    copies of ``modules_to_save``) are left out, so a LoRA run and a full fine-tune of the same model count the
+    same FLOPs per token. The adapters' own cost (2·r·(d_in + d_out) per adapted matrix, a few percent of N at
+    r=16) is not charged. PPO adds its value head (hidden_size + 1) on top.
+    """
+    adapters: set[int] = set()
+    tuners = sys.modules.get("peft.tuners.tuners_utils")  # a model with adapters was made by an imported peft
+    if tuners is not None:
+        for module in model.modules():  # also sees through DDP and other wrappers
+            if isinstance(module, tuners.BaseTunerLayer):
+                for name in module.adapter_layer_names:
+                    part = getattr(module, name, None)
+                    if part is not None:
+                        adapters.update(id(p) for p in part.parameters())
+            elif hasattr(module, "original_module") and hasattr(module, "modules_to_save"):
+                adapters.update(id(p) for p in module.modules_to_save.parameters())
+    return sum(p.numel() for p in model.parameters() if id(p) not in adapters)
 
 
 def training_compute(n_params: int, tokens: int) -> Compute:
@@ -60,17 +81,3 @@ def training_compute(n_params: int, tokens: int) -> Compute:
 
 def generation_compute(n_params: int, tokens: int) -> Compute:
     return Compute(generation_tokens=tokens, generation_flops=2.0 * n_params * tokens)
-
-
-def read_meta(path: str | Path) -> dict[str, Any]:
-    file = Path(path) / META_FILE
-    if not file.is_file():
-        return {}
-    try:
-        return json.loads(file.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{file} is not valid JSON ({err}); restore it or delete it") from None
-
-
-def write_meta(path: str | Path, meta: dict[str, Any]) -> Path:
-    return atomic_write_json(Path(path) / META_FILE, meta)

@@ -7,83 +7,17 @@ the last checkpoint, and the same script under ``accelerate launch`` with severa
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from gengap.core.checkpoint import write_meta
+from gengap.core.config import shaping
 from gengap.core.io import guard_settings
-from gengap.train.compute import write_meta
+from gengap.models.processing import is_vision
+from gengap.train.config import SFTRunConfig
 
-_NOT_SHAPING = {
-    "resume",
-    "gradient_checkpointing",
-    "eval_steps",
-    "eval_n",
-    "eval_splits",
-    "eval_style",
-    "logging_steps",
-    "report_to",
-    "save_steps",
-}
-
-
-@dataclass
-class SFTRunConfig:
-    """gengap's SFT settings; names follow TRL's ``SFTConfig`` where they mean the same thing."""
-
-    model: str = field(default="tiny-lm", metadata={"help": "A built-in name, a checkpoint folder or a Hub id."})
-    data: list[str] = field(
-        default_factory=list,
-        metadata={"help": "Expert data files (JSON lines with a ``messages`` column), e.g. from ``gengap gp data``."},
-    )
-    output_dir: str = "runs/sft"
-    max_steps: int = 300
-    per_device_train_batch_size: int = 32
-    gradient_accumulation_steps: int = 1
-    learning_rate: float = 1e-3
-    lr_scheduler_type: str = "cosine"
-    warmup_steps: float = field(
-        default=0.03,
-        metadata={"help": "Steps of linear warm-up; a float below 1 is a share of ``max_steps`` (the paper uses 3 %)."},
-    )
-    save_steps: int = 100
-    logging_steps: int = 10
-    max_length: int = 512
-    train_sampling_strategy: str = field(
-        default="random",
-        metadata={
-            "help": "'group_by_length' wastes less padding (1.4x tokens/s for tiny-lm on CPU) but made each batch "
-            "one skill of the pretraining mixture, and tiny-lm then never learnt the answer format in 500 steps."
-        },
-    )
-    seed: int = 0
-    gradient_checkpointing: str = field(
-        default="auto",
-        metadata={
-            "help": "auto (on for GPUs, off for CPUs), on or off. Recomputing activations saves GPU memory; on a CPU "
-            "with a tiny model it only costs time."
-        },
-    )
-    use_peft: bool = field(default=False, metadata={"help": "Train LoRA adapters instead of all weights."})
-    lora_r: int = 16
-    lora_alpha: int = 32
-    replay_ratio: float = field(
-        default=0.0, metadata={"help": "Share of the built-in pretraining corpus mixed into the SFT data (replay)."}
-    )
-    eval_steps: int = field(default=0, metadata={"help": "Evaluate GeneralPoints every this many steps (0: never)."})
-    eval_n: int = 100
-    eval_splits: list[str] = field(default_factory=lambda: ["id", "ood-rule"])
-    eval_style: str = "compact"
-    report_to: str = "none"
-    resume: bool = field(
-        default=True, metadata={"help": "Continue from the last checkpoint in ``output_dir`` if there is one."}
-    )
-
-    def __post_init__(self) -> None:
-        if self.gradient_checkpointing not in ("auto", "on", "off"):
-            raise ValueError(f"gradient_checkpointing is auto, on or off, not {self.gradient_checkpointing!r}")
-        if not 0 <= self.replay_ratio < 1:
-            raise ValueError(f"replay_ratio must be in [0, 1), got {self.replay_ratio}")
+__all__ = ["SFTRunConfig", "train"]
 
 
 def load_conversations(paths: list[str]) -> Any:
@@ -180,7 +114,7 @@ def train(
     from trl import SFTConfig, SFTTrainer
 
     from gengap.models.registry import load
-    from gengap.train.callbacks import ComputeCallback, GPEvalCallback
+    from gengap.train.callbacks import ComputeCallback, EvalCallback
 
     if model is None:
         loaded = load(cfg.model)
@@ -223,12 +157,17 @@ def train(
     compute = ComputeCallback(parent, run_meta)
     cbs = [compute, *(callbacks or [])]
     if cfg.eval_steps:
-        from gengap.gp.game import GeneralPoints
+        from gengap.core.game import make_game
 
-        vision = hasattr(tokenizer, "image_processor")  # a vision-language model is evaluated on GP-VL
         size = getattr(getattr(tokenizer, "image_processor", None), "crop_size", None) or {}
-        game = GeneralPoints(style=cfg.eval_style, verify_iter=1, vision=vision, image_size=size.get("height", 1200))
-        cbs.append(GPEvalCallback(tokenizer, game, list(cfg.eval_splits), cfg.eval_n, cfg.eval_steps, compute))
+        game = make_game(
+            cfg.eval_game,
+            style=cfg.eval_style,
+            verify_iter=1,
+            vision=is_vision(tokenizer),  # a vision-language model is evaluated on the vision form
+            image_size=size.get("height"),
+        )
+        cbs.append(EvalCallback(tokenizer, game, list(cfg.eval_splits), cfg.eval_n, cfg.eval_steps, compute))
     trainer = _trainer_class(SFTTrainer, lr_multipliers)(
         model=model,
         args=args,
@@ -238,8 +177,10 @@ def train(
         callbacks=cbs,
     )
     # Resuming continues the same run: refuse when what shapes the weights (model, data, schedule) changed.
-    shaping = {k: v for k, v in asdict(cfg).items() if k not in _NOT_SHAPING}
-    guard_settings(Path(cfg.output_dir) / "gengap_run.json", {**shaping, "parent_extra": parent.get("pretrain")})
+    settings = shaping(cfg)
+    if parent.get("pretrain"):  # the base model's own corpus and architecture (built-in bases)
+        settings["base_pretraining"] = parent["pretrain"]
+    guard_settings(Path(cfg.output_dir) / "gengap_run.json", settings)
     last = get_last_checkpoint(cfg.output_dir) if cfg.resume and Path(cfg.output_dir).is_dir() else None
     if last and trainer.is_world_process_zero():
         print(f"resuming from {last}", flush=True)

@@ -15,7 +15,6 @@ from typing import Any
 
 from gengap.core.chat_env import ChatEnv
 from gengap.virl.game import VIRL
-from gengap.virl.splits import get_split
 
 _OPTIONS = ("split", "world", "verify_iter", "district")
 
@@ -26,24 +25,18 @@ class VIRLEnv(ChatEnv):
     def __init__(
         self,
         vision: bool = False,
-        world: str = "helsinki",
-        split: str = "id",
-        style: str = "paper",
-        verify_iter: int = 2,
-        image_size: int = 512,
+        world: str | None = None,
+        split: str | None = None,
+        style: str | None = None,
+        verify_iter: int | None = None,
+        image_size: int | None = None,
         render_mode: str | None = None,
         **game_kwargs: Any,
     ) -> None:
-        self.game = VIRL(
-            world=world,
-            split=get_split(split),
-            vision=vision,
-            style=style,
-            verify_iter=verify_iter,
-            image_size=image_size,
-            **game_kwargs,
-        )
-        super().__init__(vision, image_size, render_mode)
+        settings = dict(world=world, split=split, style=style, verify_iter=verify_iter, image_size=image_size)
+        # unset settings take the game's defaults (declared once, on :class:`VIRL`)
+        self.game = VIRL(vision=vision, **{k: v for k, v in settings.items() if v is not None}, **game_kwargs)
+        super().__init__(vision, self.game.image_size, render_mode)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         super().reset(seed=seed)

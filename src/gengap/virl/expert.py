@@ -13,36 +13,21 @@ from an ``images`` column, and put the image part in the first user turn, as TRL
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from gengap.core.episode import episode_seed
-from gengap.core.io import JsonlAppender, guard_settings, read_jsonl
+from gengap.core.io import JsonlAppender, atomic_write_text, guard_settings, read_jsonl
 from gengap.virl.game import VIRL, VIRLEpisode
-from gengap.virl.prompts import format_answer
+from gengap.virl.policies import wrong_answer
+from gengap.virl.routes import Route
 
-KINDS = ("routes", "optimal", "suboptimal")
+KINDS = VIRL.DATA_KINDS
 SUBOPTIMAL_SHARE = 0.3
 """Share of rail points at which the sub-optimal expert errs once before answering right."""
-
-
-def _wrong_answer(ep: VIRLEpisode, rng: random.Random) -> str:
-    """A plausible mistake at the current point: another listed action, or a wrong intersection claim."""
-    p = ep.point
-    expert = ep.expert_action
-    if rng.random() < 0.3:
-        obs = "You see no named places." if p.intersection else "You observe an intersection."
-        if ep.game.style == "compact":
-            obs = "nothing" if p.intersection else "intersection"
-        action = expert
-    else:
-        obs = ep.observation()
-        action = rng.choice([a for a in ep.allowed if a != expert])
-    sentence = ep.route.instruction[p.instruction - 1]
-    return format_answer(obs, p.instruction, sentence, action, style=ep.game.style)
 
 
 def _messages(ep: VIRLEpisode, turn: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -62,11 +47,13 @@ def _messages(ep: VIRLEpisode, turn: list[dict[str, Any]]) -> list[dict[str, Any
     return out
 
 
-def expert_rows(game: VIRL, seed: int, kind: str, image_dir: Path | None, index: int) -> list[dict[str, Any]]:
-    """Walk the route of ``seed`` as the expert; one row per rail point."""
+def expert_rows(
+    game: VIRL, seed: int, kind: str, image_dir: Path | None, index: int, route: Route | None = None
+) -> list[dict[str, Any]]:
+    """Walk the route of ``seed`` (or ``route``, the one ``seed`` replays) as the expert; one row per rail point."""
     if kind not in ("optimal", "suboptimal"):
         raise ValueError(f"unknown data kind {kind!r}; choose one of {KINDS}")
-    ep = game.episode(seed)
+    ep = game.episode(seed) if route is None else VIRLEpisode(game, route, seed, game.verify_iter)
     rng = random.Random(f"virl-expert:{seed}")
     rows = []
     while not ep.done:
@@ -78,7 +65,7 @@ def expert_rows(game: VIRL, seed: int, kind: str, image_dir: Path | None, index:
             image = f"{image_dir.name}/{index:07d}-{at:03d}.png"
             save_png(ep.images()[0], image_dir.parent / image)
         if kind == "suboptimal" and game.verify_iter > 1 and rng.random() < SUBOPTIMAL_SHARE:
-            ep.step(_wrong_answer(ep, rng))
+            ep.step(wrong_answer(ep, rng))
         expert = ep.expert_action
         turn = ep.messages
         result = ep.step(ep.expert_answer())
@@ -110,7 +97,12 @@ def write_dataset(
 ) -> Path:
     """Write ``n`` routes (``kind="routes"``) or the expert conversations of ``n`` routes to ``out``.
 
-    Resumable: routes already in the file (by index) are kept and not regenerated.
+    The routes are those of :meth:`VIRL.route_set`: ``n`` distinct routes (on a reference folder, its records in
+    order); every row keeps ``index`` (the route's place in the set) and ``seed`` (``game.episode(seed)`` replays
+    it). The whole set is drawn before anything is written, so a district too small for ``n`` fails at once.
+
+    Resumable: the set is drawn again (it is deterministic), routes whose rows are all in the file are kept, and
+    the rows of a route cut short by an interruption (its last rows missing) are written again.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown data kind {kind!r}; choose one of {KINDS}")
@@ -118,16 +110,34 @@ def write_dataset(
     if out.suffix != ".jsonl":
         raise ValueError(f"V-IRL data is written as JSON lines; give a path ending in .jsonl, not {out}")
     guard_settings(out.with_name(out.name + ".settings.json"), {"game": game.to_dict(), "seed": seed, "kind": kind})
-    have = {row.get("index") for row in read_jsonl(out)}
+    plan = game.route_set(seed, n)
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for row in read_jsonl(out):
+        rows.setdefault(row.get("index", -1), []).append(row)
+    done: set[int] = set()
+    for k, (_, route) in enumerate(plan):
+        have = rows.get(k, [])
+        if not have:
+            continue
+        written = {row.get("id", row.get("route_id")) for row in have}
+        if written != {route.id}:
+            raise ValueError(
+                f"{out} holds route {sorted(map(str, written))[0]} at index {k} where this version draws {route.id} "
+                "(it was written by another version); write to a new file"
+            )
+        if len(have) >= (1 if kind == "routes" else len(route.rail)):
+            done.add(k)
+    partial = {k for k in rows if 0 <= k < len(plan) and k not in done}
+    if partial:  # an interrupted route: drop its rows, they are written again below
+        kept = [row for k, group in rows.items() if k not in partial for row in group]
+        atomic_write_text(out, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in kept))
     image_dir = out.parent / f"{out.stem}_images"
     with JsonlAppender(out) as sink:
-        for k in tqdm(range(n), desc=f"V-IRL {kind}", unit="route", disable=not progress):
-            if k in have:
+        for k, (s, route) in enumerate(tqdm(plan, desc=f"V-IRL {kind}", unit="route", disable=not progress)):
+            if k in done:
                 continue
-            s = episode_seed(seed, k)
             if kind == "routes":
-                route = game.route(s)
                 sink.write({"index": k, "seed": s, "split": game.split.name, **route.to_dict(game.split.actions)})
             else:
-                sink.write_all({"index": k, **row} for row in expert_rows(game, s, kind, image_dir, k))
+                sink.write_all({"index": k, **row} for row in expert_rows(game, s, kind, image_dir, k, route))
     return out

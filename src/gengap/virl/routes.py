@@ -15,7 +15,9 @@ spaces describe the same moves. Everything is deterministic in (world, district,
 from __future__ import annotations
 
 import hashlib
+import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -170,6 +172,16 @@ class Route:
         }
 
 
+def max_rail_points(config: RouteConfig) -> int:
+    """An upper bound on the rail points of any route drawn under ``config``.
+
+    A route has at most ``max_turns + 1`` legs; each leg adds its end (a turn or the destination) and
+    ``max(1, ⌊(length - spacing/2) / spacing⌋) ≤ max(1, length / spacing)`` forward points, and the legs add up to
+    at most ``max_length``: ``1 + 2 (max_turns + 1) + ⌊max_length / spacing⌋``.
+    """
+    return 1 + 2 * (config.max_turns + 1) + math.floor(config.max_length / config.spacing)
+
+
 def _r(xy: Point) -> list[float]:
     return [round(xy[0], 1), round(xy[1], 1)]
 
@@ -295,7 +307,13 @@ def _try_route(
         sentences.append(f"Turn {t.relative} to face {COMPASS[t.to_heading]}.")
     sentences.append(f"Move forward until you reach the destination where {dest.name} is on your {dest_side}.")
 
-    rail = _rail(world, nodes, pieces, turns, key_points, init_facing, first, dest, cfg)
+    def openings(turn: Turn) -> tuple[float, ...]:
+        return tuple(
+            sorted(start_bearing(world.street_points(turn.node, nb, s)) for nb, s in world.adjacency.get(turn.node, ()))
+        )
+
+    points = [world.nodes[n] for n in nodes]
+    rail = _rail(world, points, pieces, turns, key_points, init_facing, first, dest, cfg, openings)
     if rail is None:
         return None
     digest = hashlib.blake2b(f"{world.name}|{start.name}|{dest.name}|{n0}|{n1}|{init_facing}".encode(), digest_size=6)
@@ -336,7 +354,7 @@ def _bends_away(points: list[Point], facing: int, limit: float, min_segment: flo
 
 def _rail(
     world: World,
-    nodes: list[int],
+    points: list[Point],
     pieces: list[list[Point]],
     turns: list[Turn],
     key_points: list[tuple[int, int, int]],
@@ -344,8 +362,14 @@ def _rail(
     first: int,
     destination: Place,
     cfg: RouteConfig,
+    openings: Callable[[Turn], tuple[float, ...]],
 ) -> list[RailPoint] | None:
-    """The rail, or ``None`` when a leg is shorter than ``min_leg`` (a forward point would sit on the turn)."""
+    """The rail, or ``None`` when a leg is shorter than ``min_leg`` (a forward point would sit on the turn).
+
+    ``points[i]`` is where the walk's ``i``-th vertex stands and ``pieces[i]`` the polyline from vertex ``i`` to
+    ``i + 1``; ``key_points`` name the vertices where the route turns; ``openings(turn)`` gives the bearings of
+    the streets leaving a turn's intersection (for street views).
+    """
 
     def seen(xy: Point, heading: float, must: Place | None = None) -> tuple[tuple[str, str], ...]:
         near = [p for _, p in world.places_near(xy, cfg.visible_radius)]
@@ -353,12 +377,9 @@ def _rail(
             near = [must] + [p for p in near if p != must]
         return tuple((p.name, side(heading, xy, p.xy)) for p in near[: cfg.max_visible])
 
-    def openings(node: int) -> tuple[float, ...]:
-        return tuple(sorted(start_bearing(world.street_points(node, nb, s)) for nb, s in world.adjacency.get(node, ())))
-
-    start_xy = world.nodes[nodes[0]]
+    start_xy = points[0]
     rail = [RailPoint(start_xy, init_facing * 45.0, init_facing, "start", 1, first, seen(start_xy, init_facing * 45.0))]
-    bounds = [0] + [k for k, _, _ in key_points] + [len(nodes) - 1]
+    bounds = [0] + [k for k, _, _ in key_points] + [len(points) - 1]
     facing = first
     for leg, (lo, hi) in enumerate(pairwise(bounds)):
         line = pieces[lo] + [p for piece in pieces[lo + 1 : hi] for p in piece[1:]]
@@ -372,7 +393,7 @@ def _rail(
             xy, travel = point_along(line, k * step)
             rail.append(RailPoint(xy, travel, facing, "forward", sentence, facing, seen(xy, travel)))
         arrive = end_bearing(line)
-        end_xy = world.nodes[nodes[hi]]
+        end_xy = points[hi]
         if leg < len(turns):
             t = turns[leg]
             rail.append(
@@ -384,7 +405,7 @@ def _rail(
                     sentence + 1,
                     t.to_heading,
                     seen(end_xy, arrive, t.landmark),
-                    openings(t.node),
+                    openings(t),
                 )
             )
             facing = t.to_heading

