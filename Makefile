@@ -20,18 +20,20 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/gengap gp eval --out runs/demo/gp-l --n 234 --seed 0
-	$(BIN)/gengap gp eval --vision --image-size 448 --policies oracle,rule-blind,noisy --splits id,ood-rule,ood-visual \
-		--out runs/demo/gp-vl --n 234 --seed 0
-	$(BIN)/gengap gp show --split id --seed 0 --out runs/demo/hand-id.png
-	$(BIN)/gengap gp show --split ood-visual --seed 0 --out runs/demo/hand-ood-visual.png
-	$(BIN)/gengap gp show --cards 3,3,8,8 --out runs/demo/hand-3388.png
-	$(BIN)/gengap gp data --kind suboptimal --n 500 --out runs/demo/data/gp-l-suboptimal.jsonl
-	$(BIN)/gengap virl data --world helsinki --split id --n 1000 --out runs/demo/virl/routes-id.jsonl
-	$(BIN)/gengap virl data --world helsinki --split ood-rule --kind suboptimal --n 100 \
+	$(BIN)/gengap eval --game gp --model oracle,rule-reader,rule-blind,noisy,random \
+		--splits id,ood-rule,ood-visual,fake-rule --out runs/demo/gp-l --seed 0
+	$(BIN)/gengap eval --game gp --vision --image-size 448 --model oracle,rule-blind,noisy \
+		--out runs/demo/gp-vl --seed 0
+	$(BIN)/gengap eval --game virl --world helsinki --model oracle,rule-blind,noisy,random --out runs/demo/virl-l --seed 0
+	$(BIN)/gengap show --game gp --split id --seed 0 --out runs/demo/hand-id.png
+	$(BIN)/gengap show --game gp --split ood-visual --seed 0 --out runs/demo/hand-ood-visual.png
+	$(BIN)/gengap show --game gp --cards 3,3,8,8 --out runs/demo/hand-3388.png
+	$(BIN)/gengap data --game gp --kind suboptimal --n 500 --out runs/demo/data/gp-l-suboptimal.jsonl
+	$(BIN)/gengap data --game virl --world helsinki --split id --kind routes --n 1000 --out runs/demo/virl/routes-id.jsonl
+	$(BIN)/gengap data --game virl --world helsinki --split ood-rule --kind suboptimal --n 100 \
 		--out runs/demo/data/virl-l-ood-rule-suboptimal.jsonl
-	$(BIN)/gengap virl show --world helsinki --split id --seed 3 --out runs/demo/virl/id
-	$(BIN)/gengap virl show --world helsinki --split ood-visual --seed 3 --out runs/demo/virl/ood-visual
+	$(BIN)/gengap show --game virl --world helsinki --split id --seed 3 --out runs/demo/virl/id
+	$(BIN)/gengap show --game virl --world helsinki --split ood-visual --seed 3 --out runs/demo/virl/ood-visual
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

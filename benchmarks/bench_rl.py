@@ -56,10 +56,10 @@ def bench_generation(ctx: Context) -> list[Result]:
     try:
         from gengap.gp.game import GeneralPoints
         from gengap.models.generation import SamplingConfig, generate
-        from gengap.train.compute import trainable_parameters
+        from gengap.train.compute import total_parameters
 
         model, tok = _model()
-        n_params = trainable_parameters(model)
+        n_params = total_parameters(model)
         convs = [ep.messages for ep in GeneralPoints(style="paper").episodes(0, N_COMPLETIONS)]
         sampling = SamplingConfig(temperature=0.2, max_new_tokens=MAX_NEW, seed=0)
         generate(model, tok, convs[:4], sampling)  # warm-up

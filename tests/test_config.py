@@ -27,6 +27,10 @@ def test_a_yaml_config_reproduces_a_command_line_run_exactly(tmp_path) -> None:
     # The folder's own config.yaml reruns it too (and the command line overrides it).
     assert main(["eval", "--config", str(tmp_path / "cli" / "config.yaml"), "--out", str(tmp_path / "again")]) == 0
     assert (tmp_path / "again" / "summary.json").read_text() == (tmp_path / "cli" / "summary.json").read_text()
+    # A rerun with another budget is refused and leaves the folder's config as it was.
+    before = (tmp_path / "cli" / "config.yaml").read_text()
+    assert main(["eval", *flags, "--verify-iter", "3", "--out", str(tmp_path / "cli"), "--quiet"]) == 2
+    assert (tmp_path / "cli" / "config.yaml").read_text() == before
     summary = json.loads((tmp_path / "cli" / "summary.json").read_text())
     assert summary["settings"]["verify_iter"] == 2 and summary["settings"]["episodes"] == {"id": 12, "ood-rule": 12}
 

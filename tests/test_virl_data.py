@@ -278,6 +278,17 @@ def test_reference_folders_replay_their_routes_in_order(tmp_path, capsys) -> Non
     capsys.readouterr()
     assert main([*args[:6], "--n", "5", "--out", str(tmp_path / "more.jsonl"), "--quiet"]) == 2
     assert "lists 4 routes" in capsys.readouterr().err
+    # `gengap eval` replays the folder's routes, all of them by default, route by route
+    ev = tmp_path / "ev"
+    assert main(["eval", "--game", "virl", "--world", folder, "--model", "oracle,rule-blind", "--out", str(ev)]) == 0
+    summary = json.loads((ev / "summary.json").read_text())
+    assert summary["settings"]["episodes"] == {"id": 4, "ood-rule": 4}
+    by = {(r["policy"], r["split"]): r for r in summary["results"]}
+    assert by[("oracle", "ood-rule")]["route_success"]["rate"] == 1.0
+    assert by[("rule-blind", "ood-rule")]["route_success"]["rate"] == 0.0
+    replayed = [json.loads(x) for x in (ev / "episodes.jsonl").read_text().splitlines()]
+    oracle_id = sorted((r["index"], r["route_id"]) for r in replayed if r["policy"] == "oracle" and r["split"] == "id")
+    assert oracle_id == [(k, game.route(k).id) for k in range(4)]
     # the vision form shows street views at every replayed point (crops of the panorama where there is one)
     for k in (0, 3):
         ep = VIRL(world=folder, vision=True, image_size=64, split="ood-visual").episode(k)

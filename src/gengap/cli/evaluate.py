@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gengap.core.config import parse_config, save_config
+from gengap.core.config import parse_config
 from gengap.eval.config import EvalConfig
 
 
@@ -33,8 +33,8 @@ def run(command: str, argv: list[str]) -> int:
         batch_size=cfg.batch_size,
         progress=not cfg.quiet,
         decoding=cfg.decoding(),
+        config=cfg,
     )
-    save_config(cfg, cfg.out)
     print(markdown_table(table(game, summaries)))
     print(f"wrote {Path(cfg.out) / 'episodes.jsonl'}, summary.json, summary.md, summary.csv, config.yaml")
     return 0

@@ -68,7 +68,7 @@ def run(command: str, argv: list[str]) -> int:
             raise ValueError(f"--kind must be one of {', '.join(game.DATA_KINDS)} for --game {cfg.game}, not {kind!r}")
         options = _split_options(cfg, "DataOptions")
         path = game.write_dataset(cfg.out, n=cfg.n, seed=cfg.seed, kind=kind, progress=not cfg.quiet, **options)
-        print(f"wrote {cfg.n} {kind} examples of {game.title or cfg.game} ({cfg.split}) to {path}")
+        print(f"wrote {cfg.n} examples (kind {kind}) of {game.title or cfg.game}, split {cfg.split}, to {path}")
         return 0
     if command == "show":
         cfg = parse_config(ShowConfig, argv, prog=prog, extra_groups=("ShowOptions",))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gengap.core.config import parse_config, save_config
+from gengap.core.config import parse_config
 from gengap.rl.config import RLConfig
 
 
@@ -13,7 +13,6 @@ def run(command: str, argv: list[str]) -> int:
 
         trainer = train_grpo(cfg)
         rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
-        save_config(cfg, cfg.output_dir)
         print(
             f"GRPO model written to {cfg.output_dir}: step {trainer.state.global_step}, last mean episode return "
             f"{rewards[-1] if rewards else float('nan'):+.3f}"
@@ -22,7 +21,6 @@ def run(command: str, argv: list[str]) -> int:
     from gengap.rl.ppo import train_ppo
 
     row = train_ppo(cfg)
-    save_config(cfg, cfg.output_dir)
     if row:
         print(
             f"PPO model written to {cfg.output_dir}: update {row['update']}, mean turn reward "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gengap.core.config import parse_config, save_config
+from gengap.core.config import parse_config
 from gengap.train.config import PretrainRunConfig, SFTRunConfig
 
 
@@ -12,7 +12,6 @@ def run(command: str, argv: list[str]) -> int:
 
         cfg = parse_config(SFTRunConfig, argv, prog="gengap sft")
         train(cfg)
-        save_config(cfg, cfg.output_dir)
         print(f"SFT model written to {cfg.output_dir}")
         return 0
     cfg = parse_config(PretrainRunConfig, argv, prog="gengap pretrain")

@@ -51,6 +51,11 @@ class GameBase:
     """A dataclass of the game's own expert-data settings (fields with ``help`` become flags), or ``None``."""
     ShowOptions: ClassVar[type | None] = None
     """Likewise for :meth:`show`."""
+    METRICS: ClassVar[str | None] = None
+    """A module with ``summarise(records)`` and ``table_row(summary)`` (imported on first use); ``None``: the
+    defaults below (success, return and outcomes)."""
+    POLICIES: ClassVar[str | None] = None
+    """``"module:NAME"`` of a dict of scripted policy factories (imported on first use)."""
 
     # ---------------------------------------------------------------- what every game must say
 
@@ -102,11 +107,16 @@ class GameBase:
     @classmethod
     def policies(cls) -> dict[str, Callable[[], Policy]]:
         """Scripted policies by name (factories): instruments for checking the measurements, not models."""
-        return {}
+        if cls.POLICIES is None:
+            return {}
+        module, _, attr = cls.POLICIES.partition(":")
+        return dict(getattr(importlib.import_module(module), attr))
 
     @classmethod
     def summarise(cls, records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         """Metrics of one split's episode records (:meth:`Episode.record`); rates with Wilson intervals."""
+        if cls.METRICS is not None:
+            return importlib.import_module(cls.METRICS).summarise(records)
         rows = list(records)
         return {
             "episodes": len(rows),
@@ -119,6 +129,8 @@ class GameBase:
     @classmethod
     def table_row(cls, summary: dict[str, Any]) -> dict[str, Any]:
         """The human-readable columns of one summary (percent with 95 % intervals)."""
+        if cls.METRICS is not None:
+            return importlib.import_module(cls.METRICS).table_row(summary)
         return {"episodes": summary["episodes"], "success %": pct(summary["success"])}
 
     @classmethod

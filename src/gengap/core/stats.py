@@ -75,7 +75,8 @@ def pooled_rate(
 
     Each resample draws as many episodes as there are, with replacement, and pools their hits and totals, so an
     episode's answers stay together (they are not independent trials). Seeded: the same data give the same
-    interval. Episodes with ``totals == 0`` are kept (they weigh nothing in the pool).
+    interval. Episodes with ``totals == 0`` are kept (they weigh nothing in the pool). When every answer is right
+    (or every one wrong) the bootstrap has no spread; the interval is then Wilson's over the episodes.
     """
     if len(hits) != len(totals):
         raise ValueError("hits and totals must have one entry per episode")
@@ -84,8 +85,13 @@ def pooled_rate(
         nan = float("nan")
         return {"rate": nan, "low": nan, "high": nan, "hits": sum(hits), "n": n_answers, "episodes": len(hits)}
     rate = sum(hits) / n_answers
-    rng = random.Random(seed)
     k = len(hits)
+    if sum(hits) in (0, n_answers):
+        # Every resample agrees, so the bootstrap would say ±0. Bound it as if each episode were one trial, the
+        # cautious end of the clustered sample's effective size.
+        low, high = wilson(0 if rate == 0 else k, k)
+        return {"rate": rate, "low": low, "high": high, "hits": sum(hits), "n": n_answers, "episodes": k}
+    rng = random.Random(seed)
     draws = []
     for _ in range(resamples):
         picks = [rng.randrange(k) for _ in range(k)]

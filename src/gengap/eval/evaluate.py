@@ -19,6 +19,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from gengap.core.config import save_config
 from gengap.core.episode import Episode, Policy, play
 from gengap.core.io import JsonlAppender, atomic_write_json, guard_settings, read_jsonl
 from gengap.core.report import write_tables
@@ -83,11 +84,14 @@ def evaluate(
     progress: bool = True,
     decoding: dict[str, Any] | None = None,
     on_split: Callable[[dict[str, Any]], None] | None = None,
+    config: Any = None,
 ) -> list[dict[str, Any]]:
     """Play each split's fixed episodes with each policy; return one summary row per (policy, split).
 
     ``splits``: default the game's evaluation splits. ``n``: episodes per split, default the paper's count for
-    that split (the game says). ``decoding``: how model policies decode, stated in ``summary.json``.
+    that split (the game says). ``decoding``: how model policies decode, stated in ``summary.json``. ``config``:
+    the run's config, written as ``config.yaml`` once the folder has accepted the settings (so a rerun with
+    ``--config`` resumes it).
     """
     out = Path(out)
     splits = list(dict.fromkeys(splits or game.eval_splits()))
@@ -98,6 +102,8 @@ def evaluate(
             raise ValueError(f"the number of episodes must be at least 1, got {count} for split {name!r}")
     settings = {k: v for k, v in game.to_dict().items() if k != "split"}
     guard_settings(out / "settings.json", {"game": game.name, "settings": settings, "seed": seed})
+    if config is not None:
+        save_config(config, out)
     summaries: list[dict[str, Any]] = []
     for policy_name, policy in policies.items():
         # A policy's identity (a checkpoint's step and compute, its sampling) is part of each row's key, so a

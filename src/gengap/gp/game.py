@@ -54,6 +54,8 @@ class GeneralPoints(GameBase):
     EVAL_EPISODES: ClassVar[dict[str, int]] = {"*": 234}
     """The paper evaluates 234 episodes per split."""
     DATA_KINDS: ClassVar[tuple[str, ...]] = ("optimal", "suboptimal")
+    METRICS: ClassVar[str] = "gengap.gp.metrics"
+    POLICIES: ClassVar[str] = "gengap.gp.policies:POLICIES"
     DataOptions: ClassVar[type] = GPDataOptions
     ShowOptions: ClassVar[type] = GPShowOptions
 
@@ -116,24 +118,6 @@ class GeneralPoints(GameBase):
     def eval_splits(self) -> list[str]:
         """The paper's: ID and rule OOD, and visual OOD for the vision form."""
         return ["id", "ood-rule", *(["ood-visual"] if self.vision else [])]
-
-    @classmethod
-    def policies(cls) -> dict[str, Any]:
-        from gengap.gp.policies import POLICIES
-
-        return dict(POLICIES)
-
-    @classmethod
-    def summarise(cls, records: Any) -> dict[str, Any]:
-        from gengap.gp.metrics import summarise
-
-        return summarise(records)
-
-    @classmethod
-    def table_row(cls, summary: dict[str, Any]) -> dict[str, Any]:
-        from gengap.gp.metrics import table_row
-
-        return table_row(summary)
 
     def write_dataset(self, out: str | Path, *, n: int, seed: int, kind: str, progress: bool, **options: Any) -> Path:
         from gengap.gp.expert import write_dataset

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gengap.core.config import shaping
+from gengap.core.config import save_config, shaping
 from gengap.core.episode import episode_seed
 from gengap.core.io import guard_settings
 from gengap.models.processing import is_vision, text_tokenizer
@@ -68,6 +68,7 @@ def train_ppo(cfg: RLConfig) -> dict[str, Any]:
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         guard_settings(out / "gengap_run.json", shaping(cfg))
+        save_config(cfg, out)  # `gengap rl --config <output_dir>/config.yaml` reruns or resumes it
     accelerator.wait_for_everyone()
     last = last_checkpoint(out) if cfg.resume else None
     set_seed(cfg.seed + accelerator.process_index)

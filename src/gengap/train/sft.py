@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gengap.core.checkpoint import write_meta
-from gengap.core.config import shaping
+from gengap.core.config import save_config, shaping
 from gengap.core.io import guard_settings
 from gengap.models.processing import is_vision
 from gengap.train.config import SFTRunConfig
@@ -181,6 +181,8 @@ def train(
     if parent.get("pretrain"):  # the base model's own corpus and architecture (built-in bases)
         settings["base_pretraining"] = parent["pretrain"]
     guard_settings(Path(cfg.output_dir) / "gengap_run.json", settings)
+    if kind == "sft" and trainer.is_world_process_zero():
+        save_config(cfg, cfg.output_dir)  # `gengap sft --config <output_dir>/config.yaml` reruns or resumes it
     last = get_last_checkpoint(cfg.output_dir) if cfg.resume and Path(cfg.output_dir).is_dir() else None
     if last and trainer.is_world_process_zero():
         print(f"resuming from {last}", flush=True)

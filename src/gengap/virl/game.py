@@ -45,6 +45,8 @@ class VIRL(GameBase):
     EVAL_EPISODES: ClassVar[dict[str, int]] = {"id": 48, "ood-rule": 48, "ood-place": 48, "ood-visual": 18}
     """The paper evaluates 48 routes for ID and rule OOD, 18 for visual OOD (a replayed folder: all its routes)."""
     DATA_KINDS: ClassVar[tuple[str, ...]] = ("routes", "optimal", "suboptimal")
+    METRICS: ClassVar[str] = "gengap.virl.metrics"
+    POLICIES: ClassVar[str] = "gengap.virl.policies:POLICIES"
     ShowOptions: ClassVar[type] = VIRLShowOptions
 
     world: str = field(
@@ -169,24 +171,6 @@ class VIRL(GameBase):
         points follows from the route settings; on a reference folder, the longest listed route)."""
         points = max(len(r.rail) for r in self._replayed()) if self.replays else max_rail_points(self.routes)
         return points * self.verify_iter
-
-    @classmethod
-    def policies(cls) -> dict[str, Any]:
-        from gengap.virl.policies import POLICIES
-
-        return dict(POLICIES)
-
-    @classmethod
-    def summarise(cls, records: Any) -> dict[str, Any]:
-        from gengap.virl.metrics import summarise
-
-        return summarise(records)
-
-    @classmethod
-    def table_row(cls, summary: dict[str, Any]) -> dict[str, Any]:
-        from gengap.virl.metrics import table_row
-
-        return table_row(summary)
 
     @classmethod
     def headline(cls) -> str:
