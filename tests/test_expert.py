@@ -67,7 +67,7 @@ def test_data_is_deterministic_and_resumable(tmp_path) -> None:
 def test_bad_paths_give_clear_errors(tmp_path) -> None:
     with pytest.raises(ValueError, match=r"\.jsonl"):
         write_dataset(GeneralPoints(), tmp_path / "x.json", n=1, progress=False)
-    with pytest.raises(FileNotFoundError, match="gengap gp data"):
+    with pytest.raises(FileNotFoundError, match="gengap data"):
         load_dataset(tmp_path / "missing.jsonl")
 
 

@@ -88,7 +88,7 @@ def test_lora_and_full_runs_count_the_same_flops_per_token(data, tmp_path) -> No
 
 
 def test_bad_data_is_reported(tmp_path) -> None:
-    with pytest.raises(FileNotFoundError, match="gengap gp data"):
+    with pytest.raises(FileNotFoundError, match="gengap data"):
         load_conversations([str(tmp_path / "nope.jsonl")])
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "hello"}\n')

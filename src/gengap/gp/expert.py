@@ -16,6 +16,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from gengap.core.data import load_dataset
 from gengap.core.episode import episode_seed
 from gengap.core.io import JsonlAppender, guard_settings, read_jsonl
 from gengap.gp.cards import RANKS
@@ -23,6 +24,8 @@ from gengap.gp.game import GeneralPoints, GPEpisode
 from gengap.gp.policies import random_formula
 from gengap.gp.prompts import format_answer
 from gengap.gp.verifier import Outcome, verify
+
+__all__ = ["example", "load_dataset", "write_dataset"]
 
 KINDS = ("optimal", "suboptimal")
 SOLUTIONS = ("random", "shortest")
@@ -161,18 +164,3 @@ def write_dataset(
                 image = rel
             sink.write({"index": k, **_row(ep, kind, image)})
     return out
-
-
-def load_dataset(path: str | Path) -> Any:
-    """The data file as a :class:`datasets.Dataset`; the ``images`` column is decoded to PIL images."""
-    import datasets
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no data file at {path}; write one with `gengap gp data --out {path}`")
-    ds = datasets.Dataset.from_json(str(path))
-    if "images" in ds.column_names:
-        base = path.parent.resolve()
-        ds = ds.map(lambda row: {"images": [str(base / p) for p in row["images"]]})
-        ds = ds.cast_column("images", datasets.List(datasets.Image()))
-    return ds

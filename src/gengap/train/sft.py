@@ -24,14 +24,14 @@ def load_conversations(paths: list[str]) -> Any:
     """The ``messages`` (and, for vision data, ``images``) columns of JSON-lines files, as one ``Dataset``."""
     import datasets
 
-    from gengap.gp.expert import load_dataset
+    from gengap.core.data import load_dataset
 
     if not paths:
-        raise ValueError("no SFT data given; write some with `gengap gp data --out data.jsonl` and pass --data")
+        raise ValueError("no SFT data given; write some with `gengap data --game gp --out data.jsonl` and pass --data")
     parts = []
     for p in paths:
         if not Path(p).is_file():
-            raise FileNotFoundError(f"SFT data file {p} does not exist; create it with `gengap gp data --out {p}`")
+            raise FileNotFoundError(f"SFT data file {p} does not exist; create it with `gengap data --out {p}`")
         ds = load_dataset(p)
         if "messages" not in ds.column_names:
             raise ValueError(f"{p} has no 'messages' column; SFT data must be chat conversations")
