@@ -108,3 +108,33 @@ def test_bad_settings_end_in_one_line(args, tmp_path) -> None:
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gengap: error:"), proc.stderr
+
+
+def test_hostile_but_plausible_inputs(tmp_path, capsys) -> None:
+    (tmp_path / "eq.yaml").write_text("model: rule-blind\nsplits: id\nn: 2\n")
+    cfg = parse_config(EvalConfig, [f"--config={tmp_path / 'eq.yaml'}"])  # the `=` form is not ignored
+    assert cfg.model == ["rule-blind"] and cfg.splits == ["id"] and cfg.n == 2
+    assert parse_config(EvalConfig, ["--model", "oracle", "--model", "noisy"]).model == ["oracle", "noisy"]
+    for bad in ("n: 2.5\n", "splits: 5\n", "model: {a: 1}\n", "vision: maybe\n"):
+        (tmp_path / "bad.yaml").write_text(bad)
+        with pytest.raises(ConfigError, match=r"--config: \w+: invalid value"):
+            parse_config(EvalConfig, ["--config", str(tmp_path / "bad.yaml")])
+    with pytest.raises(ConfigError, match=r"--tower-steps does not apply here: it is for --model tiny-vlm"):
+        from gengap.train.config import PretrainRunConfig
+
+        parse_config(PretrainRunConfig, ["--model", "tiny-lm", "--tower-steps", "5"])
+    with pytest.raises(ValueError, match="grpo does not play the vision form"):
+        parse_config(RLConfig, ["--algo", "grpo", "--vision"])
+    assert main(["gp", "eval", "--game", "virl", "--out", str(tmp_path / "x")]) == 2
+    assert main(["eval", "--model", "orcale", "--out", str(tmp_path / "x")]) == 2  # not sent to the Hub
+    assert "did you mean 'oracle'" in capsys.readouterr().err
+
+
+def test_a_split_file_is_evaluated_and_resumed(tmp_path) -> None:
+    (tmp_path / "mine.json").write_text(json.dumps({"name": "mine", "target": 30, "require_face": True}))
+    args = ["eval", "--model", "oracle", "--splits", str(tmp_path / "mine.json"), "--n", "3", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "ev")]) == 0
+    assert main([*args, "--out", str(tmp_path / "ev")]) == 0  # resumes: nothing played twice
+    assert len((tmp_path / "ev" / "episodes.jsonl").read_text().splitlines()) == 3
+    (result,) = json.loads((tmp_path / "ev" / "summary.json").read_text())["results"]
+    assert result["split"] == str(tmp_path / "mine.json") and result["success"]["rate"] == 1.0

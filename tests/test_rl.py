@@ -549,3 +549,19 @@ def test_grpo_rollouts_through_the_vllm_backend(tmp_path, monkeypatch) -> None:
     assert out["episode_return"] == [2 * r.wrong_numbers + r.budget_exhausted] * 4  # "1+1" uses cards not dealt
     with pytest.raises(ValueError, match=r"rollout.backend"):
         RLConfig(algo="grpo", rollout_backend="sglang")
+
+
+def test_a_failed_start_claims_no_folder_and_spelt_out_defaults_resume(tmp_path) -> None:
+    _base(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        train_ppo(_cfg(tmp_path, model=str(tmp_path / "missing")))
+    assert not (tmp_path / "ppo" / "gengap_run.json").exists()  # the folder is still free for a corrected run
+    train_ppo(_cfg(tmp_path, updates=1, verify_iter=None, max_new_tokens=4))
+    row = train_ppo(_cfg(tmp_path, updates=2, verify_iter=5, max_new_tokens=4))  # the game's default, spelt out
+    assert row["update"] == 2
+    with pytest.raises(ValueError, match=r"differing: game"):
+        train_ppo(_cfg(tmp_path, updates=3, verify_iter=4, max_new_tokens=4))
+    # Under a decaying schedule the number of updates is part of the run: extending it is refused.
+    train_ppo(_cfg(tmp_path, output_dir=str(tmp_path / "lin"), updates=1, lr_scheduler_type="linear"))
+    with pytest.raises(ValueError, match="updates"):
+        train_ppo(_cfg(tmp_path, output_dir=str(tmp_path / "lin"), updates=2, lr_scheduler_type="linear"))

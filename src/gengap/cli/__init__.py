@@ -26,25 +26,26 @@ GAME_COMMANDS = ("eval", "data", "show", "play", "splits")
 
 
 def _usage() -> str:
-    from gengap.core.game import GAMES, game_class
+    from gengap.core.game import load_games
 
-    game_class("gp")  # the built-in registrations
+    games = load_games()
     lines = ["usage: gengap <command> [flags] [--config run.yaml]   (gengap <command> --help for its flags)", ""]
     lines += [f"  {name:10} {text}" for name, (_, text) in COMMANDS.items()]
-    lines += ["", f"  gengap <game> <command> = gengap <command> --game <game>: games {', '.join(sorted(GAMES))}; "]
+    lines += ["", f"  gengap <game> <command> = gengap <command> --game <game>: games {', '.join(sorted(games))}; "]
     lines += [f"  commands {', '.join(GAME_COMMANDS)}"]
     return "\n".join(lines)
 
 
 def _route(argv: list[str]) -> list[str]:
     """``gengap gp eval ...`` → ``gengap eval --game gp ...``."""
-    from gengap.core.game import GAMES, game_class
+    from gengap.core.game import load_games
 
-    game_class("gp")
-    if len(argv) >= 1 and argv[0] in GAMES and argv[0] not in COMMANDS:
+    if len(argv) >= 1 and argv[0] in load_games() and argv[0] not in COMMANDS:
         game = argv[0]
         if len(argv) < 2 or argv[1] not in GAME_COMMANDS:
             raise ValueError(f"gengap {game} takes one of: {', '.join(GAME_COMMANDS)}")
+        if any(a == "--game" or a.startswith("--game=") for a in argv[2:]):
+            raise ValueError(f"`gengap {game} {argv[1]}` already names the game; drop --game or use `gengap {argv[1]}`")
         return [argv[1], "--game", game, *argv[2:]]
     return argv
 
@@ -68,8 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(module.run(command, rest))
         ok = True
         return code
-    except (ValueError, FileNotFoundError, KeyError) as err:
+    except (ValueError, FileNotFoundError) as err:
         print(f"gengap: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except ImportError as err:  # a model command on an install without the training extra
+        missing = getattr(err, "name", None) or str(err)
+        print(
+            f"gengap: error: this needs {missing}, part of the training extra: pip install 'gengap[train]'",
+            file=sys.stderr,
+        )
         return 2
     except BrokenPipeError:  # the reader of our output went away (``| head``): nothing left to say
         sys.stderr.close()
@@ -82,8 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _one_line(err: BaseException) -> str:
-    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-    return " ".join(text.split()) or type(err).__name__
+    return " ".join(str(err).split()) or type(err).__name__
 
 
 def _end_distributed(barrier: bool) -> None:

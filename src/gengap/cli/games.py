@@ -11,7 +11,7 @@ from gengap.core.config import GameArgs, arg, parse_config
 class DataConfig(GameArgs):
     """Every setting of ``gengap data``."""
 
-    split: str = arg("id", "the split the data come from (`gengap splits --game X` lists them)")
+    split: str | None = arg(None, "the split the data come from (default: the game's training split)")
     kind: str | None = arg(
         None, "what to write: GP optimal|suboptimal; V-IRL routes|optimal|suboptimal (default: the game's first)"
     )
@@ -29,7 +29,7 @@ class DataConfig(GameArgs):
 class ShowConfig(GameArgs):
     """Every setting of ``gengap show``."""
 
-    split: str = arg("id", "the split")
+    split: str | None = arg(None, "the split (default: the game's training split)")
     seed: int = arg(0, "the episode's seed")
     out: str = arg("runs/show", "output PNG file or folder")
 
@@ -38,13 +38,18 @@ class ShowConfig(GameArgs):
 class PlayConfig(GameArgs):
     """Every setting of ``gengap play``."""
 
-    split: str = arg("id", "the split")
+    split: str | None = arg(None, "the split (default: the game's training split)")
     seed: int = arg(0, "the episode's seed")
 
 
 @dataclass
 class SplitsConfig:
     game: str = arg("gp", "the game")
+
+
+@dataclass
+class NoConfig:
+    """``gengap games`` takes no settings."""
 
 
 def _split_options(cfg: GameArgs, group: str) -> dict:
@@ -68,7 +73,7 @@ def run(command: str, argv: list[str]) -> int:
             raise ValueError(f"--kind must be one of {', '.join(game.DATA_KINDS)} for --game {cfg.game}, not {kind!r}")
         options = _split_options(cfg, "DataOptions")
         path = game.write_dataset(cfg.out, n=cfg.n, seed=cfg.seed, kind=kind, progress=not cfg.quiet, **options)
-        print(f"wrote {cfg.n} examples (kind {kind}) of {game.title or cfg.game}, split {cfg.split}, to {path}")
+        print(f"wrote {cfg.n} examples (kind {kind}) of {game.title or cfg.game}, split {game.split_name}, to {path}")
         return 0
     if command == "show":
         cfg = parse_config(ShowConfig, argv, prog=prog, extra_groups=("ShowOptions",))
@@ -85,9 +90,10 @@ def run(command: str, argv: list[str]) -> int:
             print(f"{name:16} {text}")
         return 0
     if command == "games":
-        from gengap.core.game import GAMES, game_class
+        from gengap.core.game import game_class, load_games
 
-        parse_config(SplitsConfig, argv, prog=prog)
+        GAMES = load_games()
+        parse_config(NoConfig, argv, prog=prog)
         for name in sorted(GAMES):
             cls = game_class(name)
             print(

@@ -68,6 +68,16 @@ def shaping(cfg: Any) -> dict[str, Any]:
     return out
 
 
+def run_settings(cfg: Any, game: Any) -> dict[str, Any]:
+    """What a resumed training run must keep: :func:`shaping`, with the game's settings as the game resolved
+    them (an unset ``--verify-iter`` and an explicit one equal to the game's default are the same run)."""
+    out = shaping(cfg)
+    for f in dataclasses.fields(GameArgs):
+        out.pop(f.name, None)
+    out["game"] = {"name": cfg.game, **game.to_dict()}
+    return out
+
+
 def as_flat_dict(cfg: Any) -> dict[str, Any]:
     """The config as the flat keys a ``--config`` YAML file takes (game options inlined)."""
     out: dict[str, Any] = {}
@@ -174,6 +184,17 @@ class _OneLineParser(argparse.ArgumentParser):
         raise ConfigError(message)
 
 
+class _ListAction(argparse.Action):
+    """``--model a --model b`` is ``[a, b]``: the first use replaces the default (or the YAML's list), the next
+    ones extend it."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        seen = namespace.__dict__.setdefault("_lists_seen", set())
+        current = list(getattr(namespace, self.dest) or []) if self.dest in seen else []
+        seen.add(self.dest)
+        setattr(namespace, self.dest, current + list(values))
+
+
 def _type_of(hint: Any) -> tuple[Any, bool]:
     """``(item type, is a list)`` for the field types configs use (``X``, ``X | None``, ``list[X]``)."""
     args = typing.get_args(hint)
@@ -239,15 +260,16 @@ class ConfigParser:
             )
         elif is_list:
             # ``--splits id ood-rule`` (Hugging Face) and ``--splits id,ood-rule`` both work.
-            target.add_argument(*flags, dest=name, type=kind, nargs="+", default=default, help=help_text)
+            target.add_argument(
+                *flags, dest=name, type=kind, nargs="+", default=default, help=help_text, action=_ListAction
+            )
         else:
             target.add_argument(*flags, dest=name, type=kind, default=default, help=help_text, choices=choices)
 
     def _add_game_options(self, extra_groups: Sequence[str]) -> None:
-        from gengap.core.game import GAMES, game_class, game_options
+        from gengap.core.game import game_class, game_options, load_games
 
-        game_class("gp")  # loads the built-in registry
-        for name in sorted(GAMES):
+        for name in sorted(load_games()):
             cls = game_class(name)
             fields = list(game_options(cls))
             for group in extra_groups:
@@ -289,10 +311,12 @@ class ConfigParser:
                 value = getattr(ns, key)
                 if value not in allowed:
                     flag, selector = f"--{dest.replace('_', '-')}", f"--{key.replace('_', '-')}"
+                    applicable = [d for d in self.dests if self._applies(d, ns)]
                     raise ConfigError(
                         f"{flag} does not apply here: it is for {selector} {'|'.join(map(str, allowed))}"
-                        f", and this run has {selector} {value}"
+                        f", and this run has {selector} {value}{self._nearest(dest, applicable)}"
                     )
+        ns.__dict__.pop("_lists_seen", None)
         kwargs: dict[str, Any] = {}
         options: dict[str, Any] = {}
         for dest, where in self.dests.items():
@@ -309,13 +333,20 @@ class ConfigParser:
             raise ConfigError(str(err)) from None
 
     def _read_yaml(self, argv: list[str]) -> dict[str, Any]:
-        if "--config" not in argv:
+        given = [i for i, a in enumerate(argv) if a == "--config" or a.startswith("--config=")]
+        if not given:
             return {}
-        i = argv.index("--config")
-        if i + 1 >= len(argv):
-            raise ConfigError("--config needs a YAML file")
-        path = Path(argv[i + 1])
-        del argv[i : i + 2]
+        if len(given) > 1:
+            raise ConfigError("--config is given twice; pass one YAML file (flags override its values)")
+        i = given[0]
+        if argv[i].startswith("--config="):
+            path = Path(argv[i].split("=", 1)[1])
+            del argv[i]
+        else:
+            if i + 1 >= len(argv):
+                raise ConfigError("--config needs a YAML file")
+            path = Path(argv[i + 1])
+            del argv[i : i + 2]
         if not path.is_file():
             raise ConfigError(f"--config {path}: no such file")
         import yaml
@@ -337,13 +368,26 @@ class ConfigParser:
     @staticmethod
     def _typed(action: argparse.Action, value: Any) -> Any:
         """A YAML value checked as its flag would be (``n: abc`` fails as ``--n abc`` does)."""
-        convert = action.type if callable(action.type) and action.type is not str else None
-        if convert is None or value is None:
+        if value is None:
             return value
+        bad = ConfigError(f"--config: {action.dest}: invalid value {value!r}")
+        if action.nargs == "+":
+            if not isinstance(value, str | list):
+                raise bad
+            items = value.split(",") if isinstance(value, str) else value
+            if any(isinstance(v, dict | list) for v in items):
+                raise bad
+            value = [v.strip() if isinstance(v, str) else v for v in items]
+        elif isinstance(value, dict | list):
+            raise bad
+        convert = action.type if callable(action.type) and action.type is not str else None
+        if convert is None:
+            return [str(v) for v in value] if action.nargs == "+" else (value if isinstance(value, str) else str(value))
         try:
             if action.nargs == "+":
-                items = value.split(",") if isinstance(value, str) else list(value)
-                return [convert(v) if isinstance(v, str) else v for v in items]
+                return [convert(v) if isinstance(v, str) else v for v in value]
+            if convert is int and isinstance(value, float) and not value.is_integer():
+                raise ValueError
             if convert is _bool:
                 return value if isinstance(value, bool) else convert(str(value))
             if isinstance(value, str):
@@ -364,9 +408,12 @@ class ConfigParser:
                     given.add(by_flag[flag])
         return given
 
-    def _nearest(self, name: str) -> str:
+    def _applies(self, dest: str, ns: Any) -> bool:
+        return all(getattr(ns, key) in allowed for key, allowed in self.applies.get(dest, {}).items())
+
+    def _nearest(self, name: str, among: Sequence[str] | None = None) -> str:
         name = name.split("=", 1)[0].replace("-", "_")
-        close = difflib.get_close_matches(name, list(self.dests), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name, list(self.dests if among is None else among), n=1, cutoff=0.6)
         return f" (did you mean --{close[0].replace('_', '-')}?)" if close else ""
 
     def print_help(self) -> None:

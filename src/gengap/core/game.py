@@ -209,10 +209,16 @@ def register_game(name: str, entry_point: str, *, env: str | None = None, env_na
                 gymnasium.register(env_id, entry_point=env, kwargs={"vision": vision})
 
 
-def game_class(name: str) -> type:
-    """The class registered as ``name``; a one-line error naming the registered games otherwise."""
+def load_games() -> dict[str, GameEntry]:
+    """The registry with the built-in games registered (``gengap.games``) and any registered since."""
     import gengap.games  # noqa: F401  (the built-in registrations)
 
+    return GAMES
+
+
+def game_class(name: str) -> type:
+    """The class registered as ``name``; a one-line error naming the registered games otherwise."""
+    load_games()
     if name not in GAMES:
         import difflib
 

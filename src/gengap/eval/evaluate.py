@@ -63,7 +63,7 @@ def run_episodes(
     ):
 
         def on_done(ep: Episode) -> None:
-            row = {**tags[id(ep)], **ep.record()}
+            row = {**ep.record(), **tags[id(ep)]}  # the tag names the split as the user did (e.g. a .json file)
             out.write(row)
             done[_key(row)] = row
             bar.update()

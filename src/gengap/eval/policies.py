@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from gengap.core.episode import Policy
@@ -18,6 +20,12 @@ def make_policies(specs: Sequence[str], game: Any, sampling: Any, batch_size: in
         if spec in scripted:
             out[spec] = scripted[spec]()
             continue
+        close = difflib.get_close_matches(spec, list(scripted), n=1, cutoff=0.75)
+        if close and not Path(spec).exists():
+            raise ValueError(
+                f"{spec!r} is neither a scripted policy of this game nor a model folder (did you mean {close[0]!r}?); "
+                f"scripted policies: {', '.join(scripted)}"
+            )
         out[spec] = model_policy(spec, game, sampling, batch_size)
     return out
 

@@ -15,7 +15,6 @@ from gengap.core.spaces import MAX_TURN_CHARS
 from gengap.gp.answer import MAX_ANSWER_CHARS
 from gengap.gp.formula import MAX_FORMULA_CHARS
 from gengap.gp.game import GeneralPoints
-from gengap.gp.splits import get_split
 
 assert MAX_ANSWER_CHARS <= MAX_TURN_CHARS and MAX_FORMULA_CHARS <= MAX_TURN_CHARS
 
@@ -26,22 +25,17 @@ class GeneralPointsEnv(ChatEnv):
     def __init__(
         self,
         vision: bool = False,
-        split: str = "id",
-        style: str = "paper",
-        verify_iter: int = 5,
-        image_size: int = 1200,
+        split: str | None = None,
+        style: str | None = None,
+        verify_iter: int | None = None,
+        image_size: int | None = None,
         render_mode: str | None = None,
         **game_kwargs: Any,
     ) -> None:
-        self.game = GeneralPoints(
-            split=get_split(split),
-            vision=vision,
-            style=style,
-            verify_iter=verify_iter,
-            image_size=image_size,
-            **game_kwargs,
-        )
-        super().__init__(vision, image_size, render_mode)
+        settings = dict(split=split, style=style, verify_iter=verify_iter, image_size=image_size)
+        # unset settings take the game's defaults (declared once, on :class:`GeneralPoints`)
+        self.game = GeneralPoints(vision=vision, **{k: v for k, v in settings.items() if v is not None}, **game_kwargs)
+        super().__init__(vision, self.game.image_size, render_mode)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         super().reset(seed=seed)

@@ -22,7 +22,7 @@ class RLConfig(LoraArgs, SamplingArgs, GameArgs):
     algo: str = arg("ppo", "ppo (turn-level PPO as in the paper) or grpo (TRL's GRPOTrainer)", choices=ALGOS)
     model: str = arg("tiny-lm", "Init: a checkpoint folder, built-in name or Hub id")
     output_dir: str = arg("runs/rl", "where checkpoints, logs and the final model go", resumable=True)
-    split: str = arg("id", "the training split")
+    split: str | None = arg(None, "the training split (default: the game's training split)")
     seed: int = arg(0, "seed of episodes, sampling and initialisation")
     learning_rate: float = arg(1e-5, "learning rate")
     gradient_accumulation_steps: int = arg(1, "micro-batches per optimiser step")
@@ -36,12 +36,22 @@ class RLConfig(LoraArgs, SamplingArgs, GameArgs):
     resume: bool = arg(True, "continue from the last checkpoint in output_dir if there is one", resumable=True)
 
     # --- PPO (--algo ppo) ---------------------------------------------------------------------------------
-    updates: int = arg(20, "PPO updates (rollout + optimisation)", applies=PPO, resumable=True)
+    updates: int = arg(
+        20,
+        "PPO updates (rollout + optimisation); may grow on resume under a constant schedule",
+        applies=PPO,
+        resumable=True,
+    )
     episodes_per_update: int = arg(64, "episodes played per update, per process", applies=PPO)
     rollout_batch_size: int = arg(64, "episodes in flight during a rollout", applies=PPO)
     epochs: int = arg(2, "passes over each update's turns", applies=PPO)
     minibatch_size: int = arg(32, "turns per optimiser step", applies=PPO)
-    lr_scheduler_type: str = arg("constant", "constant, linear or cosine, stepped once per update", applies=PPO)
+    lr_scheduler_type: str = arg(
+        "constant",
+        "learning-rate schedule, stepped once per update",
+        applies=PPO,
+        choices=("constant", "linear", "cosine"),
+    )
     warmup_updates: int = arg(0, "updates of linear warm-up", applies=PPO)
     gamma: float = arg(0.9, "discount over turns (the paper: 0.9)", applies=PPO)
     lam: float = arg(0.95, "GAE lambda (the paper: 0.95)", applies=PPO)
@@ -78,5 +88,11 @@ class RLConfig(LoraArgs, SamplingArgs, GameArgs):
         for name in ("updates", "episodes_per_update", "rollout_batch_size", "epochs", "minibatch_size", "max_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.algo == "grpo" and self.vision:
+            raise ValueError(
+                "--algo grpo does not play the vision form yet (its prompts carry no images); use --algo ppo"
+            )
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"--top-p must be in (0, 1], got {self.top_p}")
         if self.max_new_tokens < 1:
             raise ValueError(f"--max-new-tokens must be at least 1, got {self.max_new_tokens}")

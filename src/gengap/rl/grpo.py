@@ -130,7 +130,7 @@ def train_grpo(cfg: RLConfig) -> Any:
     from transformers.trainer_utils import get_last_checkpoint
     from trl import GRPOConfig, GRPOTrainer
 
-    from gengap.core.config import save_config, shaping
+    from gengap.core.config import run_settings, save_config
     from gengap.core.io import guard_settings
     from gengap.models.registry import load
 
@@ -168,10 +168,10 @@ def train_grpo(cfg: RLConfig) -> Any:
         rollout_func=make_rollout_func(game, lookup, cfg),
         peft_config=cfg.lora_config() if cfg.use_peft else None,
     )
-    guard_settings(Path(cfg.output_dir) / "gengap_run.json", shaping(cfg))
+    guard_settings(Path(cfg.output_dir) / "gengap_run.json", run_settings(cfg, game))
     if trainer.accelerator.is_main_process:
         save_config(cfg, cfg.output_dir)
-    last = get_last_checkpoint(cfg.output_dir) if Path(cfg.output_dir).is_dir() else None
+    last = get_last_checkpoint(cfg.output_dir) if cfg.resume and Path(cfg.output_dir).is_dir() else None
     trainer.train(resume_from_checkpoint=last)
     trainer.save_model(cfg.output_dir)
     return trainer

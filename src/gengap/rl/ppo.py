@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gengap.core.config import save_config, shaping
+from gengap.core.config import run_settings, save_config
 from gengap.core.episode import episode_seed
 from gengap.core.io import guard_settings
 from gengap.models.processing import is_vision, text_tokenizer
@@ -65,18 +65,21 @@ def train_ppo(cfg: RLConfig) -> dict[str, Any]:
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     out = Path(cfg.output_dir)
+    game = cfg.make_game(cfg.split)  # bad settings and a missing model fail before the folder is claimed
+    loaded = load(cfg.model)
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
-        guard_settings(out / "gengap_run.json", shaping(cfg))
+        settings = run_settings(cfg, game)
+        if cfg.lr_scheduler_type != "constant":  # the schedule's length is then part of the run
+            settings["updates"] = cfg.updates
+        guard_settings(out / "gengap_run.json", settings)
         save_config(cfg, out)  # `gengap rl --config <output_dir>/config.yaml` reruns or resumes it
     accelerator.wait_for_everyone()
     last = last_checkpoint(out) if cfg.resume else None
     set_seed(cfg.seed + accelerator.process_index)
 
-    loaded = load(cfg.model)
     learner, start_update, spent = _learner(cfg, loaded, accelerator, last)
     parent_compute = Compute.from_dict(loaded.meta.get("compute"))
-    game = cfg.make_game(cfg.split)
     sampling = SamplingConfig(temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens)
     engine = _vllm_engine(cfg, sampling, accelerator) if cfg.rollout_backend == "vllm" else None
     log = None
@@ -196,12 +199,9 @@ def _learner(cfg: RLConfig, loaded: Any, accelerator: Any, last: Path | None) ->
     if cfg.kl_coef > 0 and not cfg.use_peft:  # on the policy's device: its hidden states meet the value head
         reference = copy.deepcopy(model).eval().requires_grad_(False).to(accelerator.device)
     if cfg.use_peft:
-        from peft import LoraConfig, get_peft_model
+        from peft import get_peft_model
 
-        model = get_peft_model(
-            model,
-            LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM"),
-        )
+        model = get_peft_model(model, cfg.lora_config())
     value_head = build_value_head(hidden_size(model), cfg.seed)
     n_params = total_parameters(model) + total_parameters(value_head)
     n_trainable = trainable_parameters(model) + trainable_parameters(value_head)

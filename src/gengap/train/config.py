@@ -61,6 +61,10 @@ class SFTRunConfig(LoraArgs):
             raise ValueError(f"max_steps must be at least 1, got {self.max_steps}")
 
 
+LM = {"model": ("tiny-lm",)}
+VLM = {"model": ("tiny-vlm", "smollm2-135m-vlm")}
+
+
 @dataclass
 class PretrainRunConfig:
     """Every setting of ``gengap pretrain`` (the built-in base models)."""
@@ -70,21 +74,23 @@ class PretrainRunConfig:
         "which base: tiny-lm, tiny-vlm or smollm2-135m-vlm",
         choices=("tiny-lm", "tiny-vlm", "smollm2-135m-vlm"),
     )
-    base: str = arg("tiny-lm", "tiny-vlm only: the language model it is built around")
+    base: str = arg("tiny-lm", "the language model tiny-vlm is built around", applies={"model": ("tiny-vlm",)})
     max_steps: int | None = arg(None, "default 1500 (tiny-lm), 1200 (the joint VLM stage)")
     batch_size: int | None = arg(None, "default 32 (tiny-lm), 16 (VLM)")
     learning_rate: float | None = arg(None, "default 2e-3 (tiny-lm), 1e-3 (VLM)")
-    tower_steps: int | None = arg(None, "VLM: steps of the vision tower's own pretraining (default 1500; 0 skips)")
-    vision_skills: str = arg("name_cards,name_signs", "VLM: the naming corpus (name_cards, name_signs)")
-    hidden_size: int = arg(192, "tiny-lm: width of the residual stream")
-    num_layers: int = arg(4, "tiny-lm: transformer layers")
-    num_heads: int = arg(3, "tiny-lm: attention heads")
-    intermediate_size: int = arg(512, "tiny-lm: width of the MLP")
-    save_steps: int = arg(200, "checkpoint every this many steps", resumable=True)
+    tower_steps: int | None = arg(
+        None, "steps of the vision tower's own pretraining (default 1500; 0 skips)", applies=VLM
+    )
+    vision_skills: str = arg("name_cards,name_signs", "the naming corpus (name_cards, name_signs)", applies=VLM)
+    hidden_size: int = arg(192, "width of the residual stream", applies=LM)
+    num_layers: int = arg(4, "transformer layers", applies=LM)
+    num_heads: int = arg(3, "attention heads", applies=LM)
+    intermediate_size: int = arg(512, "width of the MLP", applies=LM)
+    save_steps: int = arg(200, "checkpoint every this many steps", resumable=True, applies=LM)
     eval_steps: int = arg(0, "evaluate GeneralPoints (compact) every this many steps (0: never)", resumable=True)
     eval_n: int = arg(100, "episodes per split of that evaluation", resumable=True)
     output_dir: str | None = arg(None, "default: the built-in model's cache folder", resumable=True)
-    corpus_weights: str = arg("", "pretraining mixture, e.g. rule_values=3,make_target=1")
+    corpus_weights: str = arg("", "pretraining mixture, e.g. rule_values=3,make_target=1", applies=LM)
     seed: int = arg(0, "seed of the corpus and initialisation")
 
     def __post_init__(self) -> None:

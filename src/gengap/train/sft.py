@@ -146,13 +146,7 @@ def train(
         dataloader_num_workers=0,
         save_only_model=False,
     )
-    peft_config = None
-    if cfg.use_peft:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(
-            r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM"
-        )
+    peft_config = cfg.lora_config() if cfg.use_peft else None
     run_meta = {"kind": kind, "model": cfg.model, "config": asdict(cfg)}
     compute = ComputeCallback(parent, run_meta)
     cbs = [compute, *(callbacks or [])]

@@ -86,6 +86,11 @@ class VIRL(GameBase):
             raise ValueError(f"district must be one of {DISTRICTS}, got {self.district!r}")
         if self.image_size < 16 or self.image_size % 2:
             raise ValueError(f"image_size must be an even number of pixels (two views per row), got {self.image_size}")
+        if self.view_style is not None:
+            from gengap.virl.render import STYLES as VIEW_STYLES
+
+            if self.view_style not in VIEW_STYLES:
+                raise ValueError(f"view_style must be one of {sorted(VIEW_STYLES)}, got {self.view_style!r}")
 
     @property
     def the_world(self) -> World:
