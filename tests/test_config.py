@@ -95,6 +95,7 @@ def test_list_flags_take_both_styles() -> None:
         ["rl", "--lerning-rate", "1"],
         ["eval", "--n", "abc"],
         ["eval", "--n", "0"],
+        ["eval", "--top-p", "5"],
         ["eval", "--config", "missing.yaml"],
         ["eval", "--game", "chess"],
         ["sft", "--max-steps", "0"],

@@ -35,6 +35,8 @@ class EvalConfig(SamplingArgs, GameArgs):
             raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}")
         if self.temperature < 0:
             raise ValueError(f"--temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"--top-p must be in (0, 1], got {self.top_p}")
 
 
 def _items(values: Any) -> list[str]:
