@@ -52,7 +52,7 @@ class NoConfig:
     """``gengap games`` takes no settings."""
 
 
-def _split_options(cfg: GameArgs, group: str) -> dict:
+def _options_of(cfg: GameArgs, group: str) -> dict:
     """The values of the game's ``group`` options (e.g. ``DataOptions``) among ``cfg.game_options``."""
     from dataclasses import fields
 
@@ -71,13 +71,13 @@ def run(command: str, argv: list[str]) -> int:
         kind = cfg.kind or (game.DATA_KINDS[0] if game.DATA_KINDS else "")
         if game.DATA_KINDS and kind not in game.DATA_KINDS:
             raise ValueError(f"--kind must be one of {', '.join(game.DATA_KINDS)} for --game {cfg.game}, not {kind!r}")
-        options = _split_options(cfg, "DataOptions")
+        options = _options_of(cfg, "DataOptions")
         path = game.write_dataset(cfg.out, n=cfg.n, seed=cfg.seed, kind=kind, progress=not cfg.quiet, **options)
         print(f"wrote {cfg.n} examples (kind {kind}) of {game.title or cfg.game}, split {game.split_name}, to {path}")
         return 0
     if command == "show":
         cfg = parse_config(ShowConfig, argv, prog=prog, extra_groups=("ShowOptions",))
-        print(cfg.make_game(cfg.split).show(cfg.seed, cfg.out, **_split_options(cfg, "ShowOptions")))
+        print(cfg.make_game(cfg.split).show(cfg.seed, cfg.out, **_options_of(cfg, "ShowOptions")))
         return 0
     if command == "play":
         cfg = parse_config(PlayConfig, argv, prog=prog)
@@ -92,9 +92,9 @@ def run(command: str, argv: list[str]) -> int:
     if command == "games":
         from gengap.core.game import game_class, load_games
 
-        GAMES = load_games()
+        games = load_games()
         parse_config(NoConfig, argv, prog=prog)
-        for name in sorted(GAMES):
+        for name in sorted(games):
             cls = game_class(name)
             print(
                 f"{name:8} {cls.title:14} verify_iter {cls.__dataclass_fields__['verify_iter'].default}; "
