@@ -1,4 +1,4 @@
-"""GeneralPoints benchmarks: verifier throughput, solver time, reset cost.
+"""GeneralPoints benchmarks: verifier throughput, solver time, reset cost, hostile answers and env steps.
 
 Targets come from the issue (anchors measured on the reference implementation on this machine: its verifier
 does ~69,000 answers/s with Python ``eval`` and floats, its solver needs ~119 s for all hands, ~90 ms per
@@ -10,19 +10,28 @@ noisy machine:
 * solver — brute force over all orderings × binary trees × operators with :class:`~fractions.Fraction`,
   timed on a seeded sample of hands and extrapolated to all 1,820;
 * reset — dealing until the brute-force solver finds a solution, as a reference-style reset does.
+
+``hostile`` is issue 13's longer fuzz: the probe's adversarial answer classes at up to the maximum answer
+length (worst case per answer, target < 1 ms), a seeded fuzz of mutated answers (answers/s, crashes, false
+accepts against an independent :mod:`ast`-based oracle), the RSS growth after 100,000 distinct answers (in a
+fresh process, target < 50 MB) and a Gymnasium ``step`` of GeneralPoints against one of V-IRL (within 3x).
 """
 
 from __future__ import annotations
 
 import ast
+import gc
 import json
 import random
 import statistics
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from itertools import combinations_with_replacement, permutations
+from pathlib import Path
 from typing import Any
 
 from common import (
@@ -37,6 +46,7 @@ from common import (
     star_loop,
 )
 
+from gengap.core.lenient_json import MAX_ANSWER_CHARS
 from gengap.gp import solver
 from gengap.gp.answer import parse_answer
 from gengap.gp.cards import RANKS
@@ -54,6 +64,10 @@ REFERENCE_VERIFIER_ANCHOR = 69_000.0  # answers/s of the reference verifier, mea
 TABLE_TARGET = 2.0  # s, all 1,820 rank multisets
 RESET_TARGET = 1e-3  # s per reset, after the one-time table
 N_MULTISETS = 1820
+WORST_CASE_TARGET = 1e-3  # s per answer, any hostile answer up to the maximum length
+RSS_TARGET_MB = 50.0  # growth after 100,000 distinct answers
+STEP_RATIO_TARGET = 3.0  # a GP Gymnasium step at most this many times a V-IRL one
+SOLVE_TARGET = 1.0  # s, every solution of the largest hand the solver accepts, cold
 MIX = {"correct": 0.3, "wrong_value": 0.3, "wrong_numbers": 0.2, "illegal": 0.2}
 ILLEGAL_KINDS = ("unbalanced", "letters", "unary-minus", "empty", "not-json")
 
@@ -179,7 +193,7 @@ def naive_reset(rule: Rule, seed: int, require_face: bool, n_cards: int = 4) -> 
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
-_CACHED = ("reachable", "_is_solvable", "_solvable_table", "_expressions", "_solve")
+_CACHED = ("reachable", "_is_solvable", "_solvable_table", "_expressions", "_expressions_of", "_solve")
 
 
 def clear_solver_caches() -> None:
@@ -560,4 +574,338 @@ def _vl_reset(ctx: Context) -> Result:
     return Result(name, "time", ours, None, None, f"{len(seeds)} seeds; render_table included; no target")
 
 
-SECTIONS = (bench_verifier, bench_solver, bench_reset)
+# --- hostile answers (issue 13) ---------------------------------------------------------------------------
+
+
+def hostile_answers(limit: int = MAX_ANSWER_CHARS) -> dict[str, str]:
+    """The probe's adversarial answer classes, each as long as the maximum allows (V-IRL uses them too).
+
+    Each targets one way a parser can go super-linear or allocate without bound: runs of spaces after a key
+    (the lazy-regex trap), nested or repeated braces, unterminated strings, floods of key lines, ``=`` and
+    ``:``, deep parentheses, huge numbers, unicode, code fences, and answers of exactly the maximum length.
+    """
+    m = limit
+    c = {
+        "spaces after a key line": "formula: 1" + " " * m + "x",
+        "formula padded before </s>": "thought: ok\nformula: (8-4)*6" + " " * m + "</s>",
+        "spaces inside an object": "{" + " " * m + "x",
+        "nested braces": "{" * (m // 2) + "}" * (m // 2),
+        "open braces": "{" * m,
+        "nested bare keys": "{a:" * (m // 3),
+        "unterminated string": '{"formula": "' + "a" * m,
+        "unterminated quotes": ("{'" + "a" * 30) * (m // 32),
+        "many key lines": "formula: 1\n" * (m // 11),
+        "many other key lines": "zzzzz: 1\n" * (m // 9),
+        "many conflicting key lines": "".join(f"formula: {i}\n" for i in range(m // 12)),
+        "many '='": "=" * m,
+        "many ':'": ":" * m,
+        "key then ':' run": "formula" + ":" * m,
+        "word then '=' run": "a" * 30 + "=" * m,
+        "deep parentheses (JSON)": '{"formula": "' + "(" * (m // 2) + "8" + ")" * (m // 2) + '"}',
+        "deep parentheses (line)": "formula: " + "(" * (m // 2) + "8" + ")" * (m // 2),
+        "huge number (JSON)": '{"formula": "' + "9" * m + '"}',
+        "huge number (line)": "formula: " + "9" * m,
+        "huge claimed result": "formula: 8/(3-8/3)=" + "9" * m,
+        "unicode operators": "formula: " + "×÷−" * (m // 3),
+        "unicode spaces": "formula:" + "\u3000" * m + "x",
+        "fences": "```" * (m // 3),
+        "open fence and braces": "```json\n" + "{" * m,
+        "fenced partial objects": "```{a:1,\n```" * (m // 12),
+        "many entries": "{" + ",".join(f'"k{i}":1' for i in range(m // 7)),
+        "many entries, closed": "{" + ",".join(f'"k{i}":1' for i in range(m // 9)) + "}",
+        "long bare key": "{" + "a" * m + "}",
+        "bare key with spaces": "{" + "a " * (m // 2) + "}",
+        "long key-like lines": ("a" * 31 + " " * 10 + "\n") * (m // 42),
+        "backslashes": '{"formula": "' + "\\" * m + '"}',
+        "number then spaces": "{a:" + "1" * 18 + " " * m + "x",
+        "numbers then spaces, many": ("{a:1" + " " * 200) * (m // 204),
+        "open brackets": "{a:" + "[" * m,
+        "star line": "*" * m + "\n",
+        "quoted key flood": '"' * (m // 2) + "formula" + '"' * (m // 2) + ":1",
+        "formula then '=' run": "formula: 8" + "=" * m,
+        "action padded": "action: turn_direction(" + " " * m + "x)",
+        "negations": "observation: " + "no " * (m // 3) + "intersection\naction: forward()",
+        "negations in JSON": '{"observation": "' + "not " * (m // 4) + 'intersection", "action": "stop()"}',
+        "turn padded (JSON)": '{"action": "turn_direction(\'north' + " " * m + "')\"}",
+        "clauses": "observation: " + "," * m + "intersection\naction: forward()",
+        "exactly the maximum": '{"formula": "(8-4)*6", "thought": "' + "x" * m + '"}',
+    }
+    out = {name: text[:limit] for name, text in c.items()}
+    out["one over the maximum"] = '{"formula": "(8-4)*6"}' + " " * limit
+    return out
+
+
+def worst_case(fn: Callable[[str], object], answers: dict[str, str], repeats: int) -> dict[str, float]:
+    """Seconds per answer of each class: the median of ``repeats`` timings of 3 calls each."""
+    out = {}
+    for name, text in answers.items():
+        fn(text)
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn(text)
+            fn(text)
+            fn(text)
+            times.append((time.perf_counter() - t0) / 3)
+        out[name] = statistics.median(times)
+    return out
+
+
+def naive_formula_exact(head: str) -> tuple[Fraction, list[int]] | None:
+    """The exact value and numbers of a formula by walking :func:`ast.parse`'s tree (never evaluated)."""
+
+    def walk(node: ast.AST, numbers: list[int]) -> Fraction:
+        if isinstance(node, ast.BinOp) and type(node.op) in (ast.Add, ast.Sub, ast.Mult, ast.Div):
+            a, b = walk(node.left, numbers), walk(node.right, numbers)
+            op = type(node.op)
+            return a + b if op is ast.Add else a - b if op is ast.Sub else a * b if op is ast.Mult else a / b
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            numbers.append(node.value)
+            return Fraction(node.value)
+        raise _NaiveIllegal
+
+    head = head.translate(str.maketrans({"×": "*", "÷": "/", "−": "-", "–": "-", "∗": "*", "⋅": "*", "·": "*"}))
+    try:
+        numbers: list[int] = []
+        spaced = " ".join(head.split())  # our grammar, like str.split, counts any unicode space as a space
+        return walk(ast.parse(spaced, mode="eval").body, numbers), numbers
+    except (SyntaxError, ValueError, _NaiveIllegal, ZeroDivisionError, RecursionError, MemoryError):
+        return None
+
+
+Hand = tuple[int, ...]
+HOSTILE_HAND: Hand = (4, 6, 8, 8)
+
+
+def fuzz_corpus(
+    n: int, seed: int, typical: Sequence[tuple[str, Hand]] = (), limit: int = MAX_ANSWER_CHARS
+) -> list[tuple[str, Hand]]:
+    """``n`` seeded ``(answer, hand)`` pairs: typical answers (GP's mix unless given) and hostile ones, cut,
+    spliced, repeated and sprinkled with noise; each keeps the hand of the answer it started from, so
+    mutations that stay correct are scored correct and the false-accept check has something to check."""
+    rng = random.Random(seed)
+    if not typical:
+        typical = build_mix(max(200, n // 10), seed)[0]
+    seeds = list(typical) + [(t, HOSTILE_HAND) for t in hostile_answers(min(limit, 2048)).values()]
+    noise = " {}[]\"'`:=,\n\t()+-*/=24#×÷\u3000éπ0123456789abc"
+    out = []
+    for _ in range(n):
+        text, hand = rng.choice(seeds)
+        for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
+            op = rng.randrange(5)
+            i = rng.randrange(len(text) + 1)
+            if op == 0:  # insert noise
+                text = text[:i] + "".join(rng.choice(noise) for _ in range(rng.randrange(1, 12))) + text[i:]
+            elif op == 1:  # cut
+                text = text[: rng.randrange(len(text) + 1)] if rng.random() < 0.5 else text[i:]
+            elif op == 2:  # splice another answer in
+                text = text[:i] + rng.choice(seeds)[0] + text[i:]
+            elif op == 3:  # repeat a piece
+                j = rng.randrange(i, len(text) + 1)
+                text = text[:i] + text[i:j] * rng.randrange(2, 50) + text[j:]
+            else:  # pad
+                text += rng.choice(" \n{=:") * rng.randrange(1, 2000)
+        out.append((text[: limit + rng.choice((0, 0, 0, 10))], hand))
+    return out
+
+
+def rss_growth_mb(game: str, n: int, seed: int) -> float:
+    """RSS growth (MB) of a fresh Python process after scoring ``n`` distinct answers of ``game``."""
+    here = str(Path(__file__).resolve().parent)
+    code = (
+        f"import sys; sys.path.insert(0, {here!r}); import bench_gp; print(bench_gp.rss_child({game!r}, {n}, {seed}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "the child failed")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+def _random_formula(rng: random.Random, n: int) -> str:
+    if n == 1:
+        return str(rng.randrange(1, 14))
+    k = rng.randrange(1, n)
+    s = _random_formula(rng, k) + rng.choice("+-*/") + _random_formula(rng, n - k)
+    return f"({s})" if rng.random() < 0.5 else s
+
+
+def rss_child(game: str, n: int, seed: int) -> float:
+    """In a fresh process: score ``n`` distinct answers (nearly every formula a new shape); RSS growth in MB."""
+    rng = random.Random(seed)
+    if game == "gp":
+        texts = [json.dumps({"formula": _random_formula(rng, rng.randrange(4, 12))}) for _ in range(n)]
+
+        def score(text: str) -> object:
+            return verify(text, (1, 2, 3, 4))
+    else:
+        from gengap.virl.verifier import verify as virl_verify
+
+        dirs = ("north", "east", "south", "west")
+        texts = [
+            f"observation: {_random_formula(rng, 3)} intersection {i}\naction: turn_direction({rng.choice(dirs)})"
+            for i in range(n)
+        ]
+
+        def score(text: str) -> object:
+            return virl_verify(text, "forward()", True, ("forward()", "turn_direction(north)"))
+
+    score(texts[0])
+    gc.collect()
+    before = _rss_mb()
+    for text in texts:
+        score(text)
+    gc.collect()
+    return _rss_mb() - before
+
+
+def env_step_seconds(name: str, answer: Callable[[Any], str], n: int) -> float:
+    """Median seconds of one Gymnasium ``step`` (after a fresh ``reset`` each time)."""
+    import gymnasium
+
+    import gengap  # noqa: F401  (registers the environments)
+
+    env = gymnasium.make(name)
+    times = []
+    for s in range(n):
+        env.reset(seed=s)
+        text = answer(env.unwrapped.episode)
+        t0 = time.perf_counter()
+        env.step(text)
+        times.append(time.perf_counter() - t0)
+    env.close()
+    return statistics.median(times)
+
+
+def _gp_answer(ep: Any) -> str:
+    return format_answer("1+2", ep.values, None, ep.target)  # a wrong answer: the episode goes on
+
+
+def bench_hostile(ctx: Context) -> list[Result]:
+    """hostile answers: worst case per class, fuzz answers/s, RSS after 100k answers, env step vs V-IRL"""
+    ctx.log(f"   {SINGLE_THREAD_NOTE}")
+    results: list[Result] = []
+    answers = hostile_answers()
+    hand = HOSTILE_HAND
+    per_class = worst_case(lambda t: verify(t, hand), answers, max(ctx.repeats, 9))
+    slowest = max(per_class, key=per_class.__getitem__)
+    for name in sorted(per_class, key=per_class.__getitem__, reverse=True)[:5]:
+        ctx.log(f"   {name:>28}: {fmt_value(per_class[name], 'time')}")
+    results.append(
+        Result(
+            "hostile: worst case per answer (verify)",
+            "time",
+            per_class[slowest],
+            None,
+            WORST_CASE_TARGET,
+            f"max over {len(answers)} adversarial classes at the maximum length ({MAX_ANSWER_CHARS:,} chars) of "
+            f"the median of repeats; slowest: {slowest}; was 724 ms (spaces after a key line) before issue 13",
+            extra={"seconds_by_class": per_class},
+        )
+    )
+
+    n = ctx.scaled(20_000, 4_000)
+    corpus = fuzz_corpus(n, ctx.seed)
+    crashes = false_accepts = 0
+    outcomes: Counter[str] = Counter()
+    for text, values in corpus:
+        try:
+            v = verify(text, values)
+        except Exception:
+            crashes += 1
+            continue
+        outcomes[v.outcome.value] += 1
+        if v.correct:
+            checked = naive_formula_exact((v.answer.formula or "").partition("=")[0])
+            if checked is None or checked[0] != TARGET or sorted(checked[1]) != sorted(values):
+                false_accepts += 1
+    t = measure(star_loop(verify, corpus), repeats=min(ctx.repeats, 3))
+    ctx.log(f"   fuzz: {n:,} answers, {crashes} crashes, {false_accepts} false accepts; outcomes {dict(outcomes)}")
+    results.append(
+        Result(
+            "hostile: fuzzed answers/s (verify)",
+            "rate",
+            n / t.median,
+            None,
+            None,
+            f"{n:,} seeded mutations of typical and hostile answers (mean {sum(len(t) for t, _ in corpus) // n:,} "
+            f"chars; {outcomes['correct']:,} correct); {crashes} crashes, {false_accepts} false accepts (ast oracle)",
+            error=None if crashes == 0 and false_accepts == 0 else f"{crashes} crashes, {false_accepts} false accepts",
+            extra={"outcomes": dict(outcomes)},
+        )
+    )
+
+    n_rss = ctx.scaled(100_000, 20_000)
+    try:
+        grown = rss_growth_mb("gp", n_rss, ctx.seed)
+        results.append(
+            Result(
+                f"hostile: RSS growth after {n_rss:,} distinct answers",
+                "MB",
+                grown,
+                target=RSS_TARGET_MB,
+                note="fresh process, formulas of 4-11 numbers, nearly every one a new shape; "
+                "was 283 MB before issue 13",
+                extra={"rss_growth_mb": grown},
+            )
+        )
+    except Exception as err:
+        results.append(error_result("hostile: RSS growth", "MB", err, target=RSS_TARGET_MB))
+
+    try:
+        steps = ctx.scaled(400, 100)
+        gp_step = env_step_seconds("gengap/GeneralPoints-L-v0", _gp_answer, steps)
+        virl_step = env_step_seconds("gengap/VIRL-L-v0", lambda ep: ep.expert_answer(), steps)
+        results.append(
+            Result(
+                "env.step: GeneralPoints-L vs VIRL-L (gymnasium.make)",
+                "time",
+                gp_step,
+                virl_step,
+                note=f"median of {steps} steps after fresh resets; target: a GP step within {STEP_RATIO_TARGET:g}x "
+                "of V-IRL's (ratio >= 1/3); GP was 65x V-IRL before issue 13 (it solved the hand every step)",
+                ratio_target=1 / STEP_RATIO_TARGET,
+            )
+        )
+    except Exception as err:
+        results.append(error_result("env.step: GP vs V-IRL", "time", err))
+    return results
+
+
+def bench_solver_limit(ctx: Context) -> list[Result]:
+    """solver: every solution of the largest hand it accepts (cold), and the refusal of larger hands"""
+    rng = random.Random(ctx.seed + 2)
+    n = ctx.scaled(20, 6)
+    hands = [tuple(sorted(rng.randrange(1, 14) for _ in range(solver.MAX_CARDS))) for _ in range(n)]
+    times = []
+    for hand in hands:
+        clear_solver_caches()
+        t0 = time.perf_counter()
+        solver.solve(hand)
+        times.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    try:
+        solver.solve(range(1, solver.MAX_CARDS + 3))
+        refused = "NOT refused"
+    except ValueError as err:
+        refused = f"refused in {fmt_value(time.perf_counter() - t0, 'time')}: {err}"
+    worst = max(times)
+    return [
+        Result(
+            f"solve() {solver.MAX_CARDS}-card hand, cold, worst of {n}",
+            "time",
+            worst,
+            None,
+            SOLVE_TARGET,
+            f"median {fmt_value(statistics.median(times), 'time')}; 7 cards: {refused}",
+            error=None if refused.startswith("refused") else "a 7-card hand was not refused",
+            extra={"seconds": times, "hands": hands},
+        )
+    ]
+
+
+SECTIONS = (bench_verifier, bench_solver, bench_solver_limit, bench_reset, bench_hostile)

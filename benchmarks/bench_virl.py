@@ -1,5 +1,7 @@
 """V-IRL: world build time (from the OSM extract vs from the on-disk cache), routes per second, step
-throughput of the verifier and episode, and rendered street views per second."""
+throughput of the verifier and episode, rendered street views per second, and hostile answers (issue 13:
+the worst case per answer over the adversarial classes shared with GeneralPoints, a seeded fuzz, and the RSS
+growth after 100,000 distinct answers)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import SINGLE_THREAD_NOTE, Context, Result, error_result, measure
+from bench_gp import RSS_TARGET_MB, WORST_CASE_TARGET, fuzz_corpus, hostile_answers, rss_growth_mb, worst_case
+from common import SINGLE_THREAD_NOTE, Context, Result, error_result, fmt_value, loop, measure
 
 from gengap.core.episode import episode_seed
 
@@ -124,4 +127,82 @@ def bench_views(ctx: Context) -> list[Result]:
     return results
 
 
-SECTIONS = (bench_world, bench_routes, bench_views)
+def bench_hostile(ctx: Context) -> list[Result]:
+    """hostile answers: worst case per class (parse and verify), fuzz answers/s, RSS after 100k answers"""
+    from gengap.virl.answer import MAX_ANSWER_CHARS, parse_answer
+    from gengap.virl.game import VIRL
+    from gengap.virl.verifier import verify
+
+    ctx.log(f"   {SINGLE_THREAD_NOTE}")
+    allowed = ("forward()", "stop()", "turn_direction(north)", "turn_direction(east)")
+    answers = hostile_answers()
+    results: list[Result] = []
+    for name, fn in (
+        ("parse_answer", parse_answer),
+        ("verify", lambda t: verify(t, "forward()", True, allowed)),
+    ):
+        per_class = worst_case(fn, answers, max(ctx.repeats, 9))
+        slowest = max(per_class, key=per_class.__getitem__)
+        ctx.log(f"   {name}: slowest {slowest} {fmt_value(per_class[slowest], 'time')}")
+        results.append(
+            Result(
+                f"hostile: worst case per answer ({name})",
+                "time",
+                per_class[slowest],
+                None,
+                WORST_CASE_TARGET,
+                f"max over {len(answers)} adversarial classes at the maximum length ({MAX_ANSWER_CHARS:,} chars) "
+                f"of the median of repeats; slowest: {slowest}; was 652 ms (a padded key line) before issue 13",
+                extra={"seconds_by_class": per_class},
+            )
+        )
+    try:
+        game = VIRL(world="grid")
+        typical = [(game.episode(k).expert_answer(), ()) for k in range(40)]
+        n = ctx.scaled(20_000, 4_000)
+        corpus = [text for text, _ in fuzz_corpus(n, ctx.seed, typical)]
+        crashes = false_accepts = 0
+        for text in corpus:
+            try:
+                v = verify(text, "forward()", True, allowed)
+            except Exception:
+                crashes += 1
+                continue
+            if v.outcome.value == "correct" and v.answer.action != "forward()":
+                false_accepts += 1
+        t = measure(loop(lambda x: verify(x, "forward()", True, allowed), corpus), repeats=min(ctx.repeats, 3))
+        results.append(
+            Result(
+                "hostile: fuzzed answers/s (verify)",
+                "rate",
+                n / t.median,
+                None,
+                None,
+                f"{n:,} seeded mutations of expert and hostile answers; {crashes} crashes, {false_accepts} false "
+                "accepts",
+                error=None
+                if crashes == 0 and false_accepts == 0
+                else f"{crashes} crashes, {false_accepts} false accepts",
+            )
+        )
+    except Exception as err:
+        results.append(error_result("hostile: fuzzed answers/s", "rate", err))
+    n_rss = ctx.scaled(100_000, 20_000)
+    try:
+        grown = rss_growth_mb("virl", n_rss, ctx.seed)
+        results.append(
+            Result(
+                f"hostile: RSS growth after {n_rss:,} distinct answers",
+                "MB",
+                grown,
+                target=RSS_TARGET_MB,
+                note="fresh process",
+                extra={"rss_growth_mb": grown},
+            )
+        )
+    except Exception as err:
+        results.append(error_result("hostile: RSS growth", "MB", err, target=RSS_TARGET_MB))
+    return results
+
+
+SECTIONS = (bench_world, bench_routes, bench_views, bench_hostile)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 SINGLE_THREAD_NOTE = "pure Python, one process, one thread: these numbers are per core"
 
-Unit = Literal["rate", "time"]
+Unit = Literal["rate", "time", "MB"]
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Context:
 
 @dataclass
 class Result:
-    """One row of the table. ``ours``/``baseline`` are in base units: items per second, or seconds.
+    """One row of the table. ``ours``/``baseline`` are in base units: items per second, seconds, or MB.
 
     ``target`` is a lower bound for rates and an upper bound for times; ``None`` means no target.
     """
@@ -211,6 +211,8 @@ def fmt_value(value: float | None, unit: Unit) -> str:
         return "-"
     if unit == "rate":
         return f"{value:,.0f} /s"
+    if unit == "MB":
+        return f"{value:.1f} MB"
     if value >= 1:
         return f"{value:.2f} s"
     if value >= 1e-3:

@@ -559,7 +559,7 @@ def test_a_failed_start_claims_no_folder_and_spelt_out_defaults_resume(tmp_path)
     train_ppo(_cfg(tmp_path, updates=1, verify_iter=None, max_new_tokens=4))
     row = train_ppo(_cfg(tmp_path, updates=2, verify_iter=5, max_new_tokens=4))  # the game's default, spelt out
     assert row["update"] == 2
-    with pytest.raises(ValueError, match=r"differing: game"):
+    with pytest.raises(ValueError, match=r"verify_iter"):  # the field that differs, not the group it is in
         train_ppo(_cfg(tmp_path, updates=3, verify_iter=4, max_new_tokens=4))
     # Under a decaying schedule the number of updates is part of the run: extending it is refused.
     train_ppo(_cfg(tmp_path, output_dir=str(tmp_path / "lin"), updates=1, lr_scheduler_type="linear"))

@@ -134,7 +134,10 @@ def test_custom_rewards_and_partial_credit() -> None:
 def test_hostile_formulas_are_illegal_or_wrong(formula: str) -> None:
     for text in (ans(formula), formula, f"formula: {formula}"):
         v = verify(text, HAND)
-        assert v.outcome in (Outcome.ILLEGAL, Outcome.WRONG_NUMBERS), (formula, v)
+        if len(text) > MAX_ANSWER_CHARS:  # scored without being read (a documented outcome of its own)
+            assert v.outcome is Outcome.TOO_LONG and v.reward == -3.0, (formula, v)
+        else:
+            assert v.outcome in (Outcome.ILLEGAL, Outcome.WRONG_NUMBERS), (formula, v)
 
 
 def test_formula_bounds() -> None:

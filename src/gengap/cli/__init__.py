@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
@@ -23,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 GAME_COMMANDS = ("eval", "data", "show", "play", "splits")
 """Commands that also read ``gengap <game> <command>``."""
+EXTRAS = {"pyrosm": "osm", "matplotlib": "report"}
+"""Which extra of ``pip install 'gengap[...]'`` brings a module; any other missing module is the training extra."""
 
 
 def _usage() -> str:
@@ -69,19 +72,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(module.run(command, rest))
         ok = True
         return code
-    except (ValueError, FileNotFoundError) as err:
+    except ValueError as err:
         print(f"gengap: error: {_one_line(err)}", file=sys.stderr)
         return 2
-    except ImportError as err:  # a model command on an install without the training extra
-        missing = getattr(err, "name", None) or str(err)
-        print(
-            f"gengap: error: this needs {missing}, part of the training extra: pip install 'gengap[train]'",
-            file=sys.stderr,
-        )
+    except ImportError as err:  # a command on an install without the extra it needs
+        print(f"gengap: error: {_missing_module(err)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader of our output went away (``| head``): nothing left to say
         sys.stderr.close()
         return 0
+    except OSError as err:  # ours (a missing file, said in words) or the system's (a path it cannot write)
+        print(f"gengap: error: {_os_error(err)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("gengap: interrupted; finished work is saved, rerun the same command to resume", file=sys.stderr)
         return 130
@@ -91,6 +93,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
+
+
+def _missing_module(err: ImportError) -> str:
+    """Which package to install for a missing module, and from which extra."""
+    missing = getattr(err, "name", None)
+    if not missing:  # raised with a message of its own (``pip install vllm``)
+        return _one_line(err)
+    extra = EXTRAS.get(missing.split(".")[0], "train")
+    return f"this needs {missing}, part of the {extra} extra: pip install 'gengap[{extra}]'"
+
+
+_OS_ERRORS = {
+    errno.EACCES: "permission denied: {path}; choose a path you can write to",
+    errno.EPERM: "not permitted: {path}; choose a path you can write to",
+    errno.EROFS: "{path} is on a read-only file system; choose a path you can write to",
+    errno.ENOTDIR: "{path}: a part of this path is a file, not a folder; pass a path under a folder",
+    errno.EISDIR: "{path} is a folder where a file is expected; pass a file path",
+    errno.EEXIST: "{path} already exists and is not a folder; pass a folder path or remove that file",
+    errno.ENOSPC: "no space left on the device holding {path}; free some space, then rerun to resume",
+    errno.ENOENT: "no such file or folder: {path}",
+    errno.ENAMETOOLONG: "path too long: {path}",
+}
+
+
+def _os_error(err: OSError) -> str:
+    """An :class:`OSError` as one line naming the path: our own have a message, the system's an ``errno``."""
+    if err.errno is None or err.filename is None:
+        return _one_line(err)
+    text = _OS_ERRORS.get(err.errno, "{path}: {reason}")
+    return " ".join(text.format(path=err.filename, reason=(err.strerror or "").lower()).split())
 
 
 def _end_distributed(barrier: bool) -> None:

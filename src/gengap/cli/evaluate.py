@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gengap.core.config import parse_config
+from gengap.core.episode import episode_seed
 from gengap.eval.config import EvalConfig
 
 
@@ -16,8 +17,8 @@ def run(command: str, argv: list[str]) -> int:
     cfg = parse_config(EvalConfig, argv, prog="gengap eval")
     game = cfg.make_game()
     splits = cfg.splits or game.eval_splits()
-    for name in splits:
-        game.with_split(name)  # a bad split name fails before any model is loaded
+    for name in splits:  # a bad split name or world (a damaged .osm.pbf) fails before any model is loaded
+        game.with_split(name).episode(episode_seed(cfg.seed, 0))
     policies = make_policies(cfg.model, game, cfg.sampling(seed=cfg.seed), batch_size=cfg.batch_size)
     scripted = set(game.policies())
     if any(m not in scripted for m in cfg.model):

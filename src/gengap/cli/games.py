@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gengap.core.config import GameArgs, arg, parse_config
+from gengap.core.config import GameArgs, arg, check_bounds, parse_config
+from gengap.core.io import read_jsonl
 
 
 @dataclass
@@ -15,14 +16,20 @@ class DataConfig(GameArgs):
     kind: str | None = arg(
         None, "what to write: GP optimal|suboptimal; V-IRL routes|optimal|suboptimal (default: the game's first)"
     )
-    n: int = arg(1000, "how many examples (GP: conversations; V-IRL: routes)")
+    n: int = arg(
+        1000,
+        "how many examples (GP: conversations; V-IRL: routes), at most 10^7; rerunning with the same or a larger "
+        "--n resumes or extends the file, a smaller one than the file holds is refused",
+        bounds="[1, 1e7]",
+    )
     seed: int = arg(0, "seed: the same seed writes the same data")
-    out: str = arg("runs/data/train.jsonl", "the JSON-lines file to write (rerun to resume)", resumable=True)
+    out: str = arg(
+        "runs/data/train.jsonl", "the JSON-lines file to write (rerun to resume)", resumable=True, output="file"
+    )
     quiet: bool = arg(False, "no progress bar", resumable=True)
 
     def __post_init__(self) -> None:
-        if self.n < 1:
-            raise ValueError(f"--n must be at least 1, got {self.n}")
+        check_bounds(self)
 
 
 @dataclass
@@ -31,7 +38,7 @@ class ShowConfig(GameArgs):
 
     split: str | None = arg(None, "the split (default: the game's training split)")
     seed: int = arg(0, "the episode's seed")
-    out: str = arg("runs/show", "output PNG file or folder")
+    out: str = arg("runs/show", "output PNG file or folder", output="any")
 
 
 @dataclass
@@ -73,7 +80,11 @@ def run(command: str, argv: list[str]) -> int:
             raise ValueError(f"--kind must be one of {', '.join(game.DATA_KINDS)} for --game {cfg.game}, not {kind!r}")
         options = _options_of(cfg, "DataOptions")
         path = game.write_dataset(cfg.out, n=cfg.n, seed=cfg.seed, kind=kind, progress=not cfg.quiet, **options)
-        print(f"wrote {cfg.n} examples (kind {kind}) of {game.title or cfg.game}, split {game.split_name}, to {path}")
+        rows = sum(1 for _ in read_jsonl(path))  # what is on file, not what was asked for
+        print(
+            f"{path} holds {cfg.n} examples ({rows} rows, kind {kind}) of {game.title or cfg.game}, "
+            f"split {game.split_name}"
+        )
         return 0
     if command == "show":
         cfg = parse_config(ShowConfig, argv, prog=prog, extra_groups=("ShowOptions",))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from gengap.core.config import parse_config
+from gengap.core.episode import episode_seed
+from gengap.models.registry import resolve
 from gengap.rl.config import RLConfig
 
 
 def run(command: str, argv: list[str]) -> int:
     cfg = parse_config(RLConfig, argv, prog="gengap rl")
+    cfg.make_game(cfg.split).episode(episode_seed(cfg.seed, 0))  # a bad split or world fails before the model loads
+    resolve(cfg.model)  # as does a model that is not there (without importing transformers)
     if cfg.algo == "grpo":
         from gengap.rl.grpo import train_grpo
 

@@ -2,21 +2,51 @@
 
 from __future__ import annotations
 
-from gengap.core.config import parse_config
+from gengap.core.config import check_output, parse_config
 from gengap.train.config import PretrainRunConfig, SFTRunConfig
 
 
 def run(command: str, argv: list[str]) -> int:
     if command == "sft":
+        cfg = parse_config(SFTRunConfig, argv, prog="gengap sft")
+        check_sft_inputs(cfg)
         from gengap.train.sft import train
 
-        cfg = parse_config(SFTRunConfig, argv, prog="gengap sft")
         train(cfg)
         print(f"SFT model written to {cfg.output_dir}")
         return 0
     cfg = parse_config(PretrainRunConfig, argv, prog="gengap pretrain")
+    check_pretrain_inputs(cfg)
     print(f"base model written to {pretrain(cfg)}")
     return 0
+
+
+def check_sft_inputs(cfg: SFTRunConfig) -> None:
+    """What ``gengap sft`` reads, checked before the model loads: every data file (rows, conversations with an
+    assistant turn, images), the starting model (:func:`gengap.models.registry.resolve`) and the evaluation
+    during training (its game, style and splits would otherwise fail at its first evaluation step)."""
+    from gengap.core.data import check_data_file
+    from gengap.core.game import make_game
+    from gengap.models.registry import resolve
+
+    if not cfg.data:
+        raise ValueError("no SFT data given; write some with `gengap data --game gp --out data.jsonl` and pass --data")
+    for path in cfg.data:
+        check_data_file(path)
+    if cfg.eval_steps:
+        for split in cfg.eval_splits:
+            make_game(cfg.eval_game, split=split, style=cfg.eval_style)
+    resolve(cfg.model)
+
+
+def check_pretrain_inputs(cfg: PretrainRunConfig) -> None:
+    """The base a VLM is built around must exist, and the default output (gengap's cache) must be writable."""
+    from gengap.models.registry import builtin_path, resolve
+
+    if cfg.model != "tiny-lm":
+        resolve("smollm2-135m" if cfg.model == "smollm2-135m-vlm" else cfg.base)
+    if cfg.output_dir is None:
+        check_output(builtin_path(cfg.model), "folder", "--output-dir (default: the model's cache folder)")
 
 
 def pretrain(cfg: PretrainRunConfig):

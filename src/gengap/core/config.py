@@ -4,16 +4,19 @@ Each kind of run (evaluation, data, SFT, RL, pretraining) has one dataclass whos
 ``help``. :class:`ConfigParser` (a :class:`trl.TrlParser`-style :class:`transformers.HfArgumentParser`; here
 built on ``argparse`` alone so that the games install without ``transformers``) turns the fields into flags,
 reads ``--config run.yaml`` (flat keys, the fields' names) and lets the command line override it. What it refuses,
-each in one line naming the key and the nearest valid one:
+each in one line naming the key (and the nearest valid one):
 
 * a key or flag that does not exist;
 * a key that does not apply to this run: a field declared with ``applies={"algo": ("ppo",)}`` (a PPO-only
-  setting under ``--algo grpo``), or another game's option.
+  setting under ``--algo grpo``), or another game's option;
+* a value outside the field's declared ``bounds`` (``--n 0``, ``--top-p 2``, from flags or YAML alike);
+* an ``output`` the run could not write (a file where a folder goes or the reverse, a folder it may not write
+  in), checked before any model is loaded.
 
 Field metadata declared once, on the field (:func:`arg`): ``help``; ``resumable`` (may change when a run
-resumes: it does not shape the result, e.g. ``output_dir``, ``save_steps``); ``applies``. Games add their own
-options (V-IRL's ``--world``) to every config that has the game settings (:class:`GameArgs`); they apply to
-that game only.
+resumes: it does not shape the result, e.g. ``output_dir``, ``save_steps``); ``applies``; ``bounds``;
+``output``. Games add their own options (V-IRL's ``--world``) to every config that has the game settings
+(:class:`GameArgs`); they apply to that game only, and may declare ``metadata={"help": ..., "bounds": ...}``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import math
+import os
+import re
 import sys
+import tempfile
 import typing
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field
@@ -36,6 +43,49 @@ class ConfigError(ValueError):
     """A user's config or flags are wrong; the message is one line that says what to fix."""
 
 
+OUTPUTS = ("folder", "file", "any")
+"""What an ``output`` field names: a folder the run fills, one file it writes, or either (``gengap show``)."""
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """An interval in the notation a reader knows: ``[1, inf)``, ``(0, 1]``, ``[16, 4096]``.
+
+    Declared as text on the field, so that the declaration and the refusal read the same interval.
+    NaN is inside no interval, and ``inf`` only when the interval is closed there.
+    """
+
+    low: float
+    high: float
+    low_open: bool
+    high_open: bool
+
+    @classmethod
+    def parse(cls, text: str) -> Bounds:
+        m = re.fullmatch(r"\s*([\[(])\s*([^,\s]+)\s*,\s*([^\])\s]+)\s*([\])])\s*", text)
+        if m is None:
+            raise ValueError(f"bounds {text!r} are not an interval such as '[1, inf)' or '(0, 1]'")
+        return cls(float(m[2]), float(m[3]), m[1] == "(", m[4] == ")")
+
+    def __contains__(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        def num(x: float) -> str:
+            return "inf" if math.isinf(x) else str(int(x)) if x.is_integer() else f"{x:g}"
+
+        if math.isinf(self.high):
+            return f"greater than {num(self.low)}" if self.low_open else f"at least {num(self.low)}"
+        if math.isinf(self.low):
+            return f"less than {num(self.high)}" if self.high_open else f"at most {num(self.high)}"
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        return f"in {left}{num(self.low)}, {num(self.high)}{right}"
+
+
 def arg(
     default: Any = MISSING,
     help: str = "",
@@ -45,16 +95,110 @@ def arg(
     applies: dict[str, tuple[Any, ...]] | None = None,
     flag: bool = True,
     choices: Sequence[Any] | None = None,
+    bounds: str | None = None,
+    output: str | None = None,
 ) -> Any:
-    """A config field: ``help`` (one line), and where it may change or apply (see the module docstring)."""
-    meta = {"help": help, _KEY: {"resumable": resumable, "applies": applies or {}, "flag": flag, "choices": choices}}
+    """A config field: ``help`` (one line), and where it may change or apply (see the module docstring).
+
+    ``bounds``: the interval a number must lie in (``"[1, inf)"``; ``None`` always passes, for "unset").
+    ``output``: the field is a path the run writes, ``"folder"``, ``"file"`` or ``"any"`` (see :data:`OUTPUTS`).
+    """
+    if output is not None and output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}, not {output!r}")
+    meta = {
+        "help": help,
+        _KEY: {
+            "resumable": resumable,
+            "applies": applies or {},
+            "flag": flag,
+            "choices": choices,
+            "bounds": Bounds.parse(bounds) if bounds else None,
+            "output": output,
+        },
+    }
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
 
 
+_NO_INFO = {"resumable": False, "applies": {}, "flag": True, "choices": None, "bounds": None, "output": None}
+
+
 def _info(f: dataclasses.Field) -> dict[str, Any]:
-    return f.metadata.get(_KEY, {"resumable": False, "applies": {}, "flag": True, "choices": None})
+    return f.metadata.get(_KEY, _NO_INFO)
+
+
+def _flag(name: str) -> str:
+    return f"--{name.replace('_', '-')}"
+
+
+def bounds_of(cls: type) -> dict[str, Bounds]:
+    """The declared bounds of a config's fields (a game's options declare theirs as ``metadata["bounds"]``)."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        text = f.metadata.get("bounds")
+        bounds = Bounds.parse(text) if text else _info(f)["bounds"]
+        if bounds is not None:
+            out[f.name] = bounds
+    return out
+
+
+def out_of_bounds(bounds: dict[str, Bounds], values: dict[str, Any], sources: dict[str, str] | None = None) -> None:
+    """Refuse, in one line naming the flag, the value and the interval, a value outside its field's bounds.
+
+    Checked before the dataclass is built, so that its own checks (``minibatch % accumulation``) never see a
+    zero; ``sources`` names the YAML file a value came from. ``None`` (unset) is always inside.
+    """
+    for name, interval in bounds.items():
+        value = values.get(name)
+        if value is None or value in interval:
+            continue
+        source = (sources or {}).get(name)
+        where = f" (from {source})" if source else ""
+        raise ConfigError(f"{_flag(name)} must be {interval}, got {value!r}{where}")
+
+
+def check_bounds(cfg: Any) -> None:
+    """:func:`out_of_bounds` on a built config (configs call it first in ``__post_init__``: the Python API)."""
+    out_of_bounds(bounds_of(type(cfg)), {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)})
+
+
+def check_outputs(cfg: Any) -> None:
+    """:func:`check_output` for every field of ``cfg`` declared an ``output``."""
+    for f in dataclasses.fields(cfg):
+        kind, value = _info(f)["output"], getattr(cfg, f.name)
+        if kind is not None and value is not None:
+            check_output(value, kind, _flag(f.name))
+
+
+def check_output(value: str | Path, kind: str, flag: str) -> None:
+    """Refuse, before any work, an output the run could not write, in one line naming ``flag`` and the path.
+
+    A folder output must not be an existing file; a file output not an existing folder; no folder above either
+    may be a file; and the nearest existing folder must take a new file (tried, not guessed from permission
+    bits: root passes those everywhere, yet not on a read-only mount or ``/sys``). Nothing is left behind.
+    """
+    if not str(value).strip():
+        raise ConfigError(f"{flag} is empty; pass a path (an empty one would write into the current folder)")
+    path = Path(value).expanduser()
+    if kind == "folder" and path.exists() and not path.is_dir():
+        raise ConfigError(f"{flag} {value} is a file, and this run writes a folder there; pass a folder path")
+    if kind == "file" and path.is_dir():
+        raise ConfigError(f"{flag} {value} is a folder, and this run writes a file there; pass a file path")
+    folder = path if path.is_dir() else path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{flag} {value}: {folder} is a file, not a folder; pass a path under a folder")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".gengap-write-test-")
+    except OSError as err:
+        reason = (err.strerror or str(err)).lower()
+        raise ConfigError(
+            f"{flag} {value}: cannot write in {folder} ({reason}); choose a folder you can write to"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def shaping(cfg: Any) -> dict[str, Any]:
@@ -113,9 +257,13 @@ class GameArgs:
     vision: bool = arg(False, "the vision-language form: the model sees the cards / street views only as images")
     style: str | None = arg(None, "prompt and answer style: paper or compact (default: the game's, paper)")
     verify_iter: int | None = arg(
-        None, "attempts per episode (GP) or per route point (V-IRL); default: the game's (the paper's: GP 5, V-IRL 2)"
+        None,
+        "attempts per episode (GP) or per route point (V-IRL); default: the game's (the paper's: GP 5, V-IRL 2)",
+        bounds="[1, inf)",
     )
-    image_size: int | None = arg(None, "image size in pixels for the vision form (default: the game's)")
+    image_size: int | None = arg(
+        None, "image size in pixels for the vision form, 16 to 4096 (default: the game's)", bounds="[16, 4096]"
+    )
     game_options: dict[str, Any] = arg(factory=dict, flag=False, help="the game's own options (set by its flags)")
 
     def make_game(self, split: Any = None, **overrides: Any) -> Any:
@@ -140,9 +288,11 @@ class GameArgs:
 class SamplingArgs:
     """How a model decodes its answers (mixed into every config that generates)."""
 
-    temperature: float = arg(0.0, "sampling temperature; 0 = greedy")
-    top_p: float = arg(1.0, "nucleus sampling: keep the smallest set of tokens with this much probability")
-    max_new_tokens: int = arg(64, "new tokens per answer (one turn)")
+    temperature: float = arg(0.0, "sampling temperature; 0 = greedy", bounds="[0, inf)")
+    top_p: float = arg(
+        1.0, "nucleus sampling: keep the smallest set of tokens with this much probability", bounds="(0, 1]"
+    )
+    max_new_tokens: int = arg(64, "new tokens per answer (one turn)", bounds="[1, inf)")
 
     def sampling(self, seed: int | None = None) -> Any:
         from gengap.models.generation import SamplingConfig
@@ -167,8 +317,8 @@ class LoraArgs:
     """Low-rank adapters instead of all weights (mixed into the configs that train)."""
 
     use_peft: bool = arg(False, "train LoRA adapters instead of all weights")
-    lora_r: int = arg(16, "LoRA rank")
-    lora_alpha: int = arg(32, "LoRA scaling (alpha)")
+    lora_r: int = arg(16, "LoRA rank", bounds="[1, inf)")
+    lora_alpha: int = arg(32, "LoRA scaling (alpha)", bounds="[1, inf)")
 
     def lora_config(self) -> Any:
         from peft import LoraConfig
@@ -227,7 +377,8 @@ class ConfigParser:
         self.parser.add_argument("--config", default=None, help="a YAML file of settings (flat keys: the flag names)")
         self.applies: dict[str, dict[str, tuple[Any, ...]]] = {}
         self.dests: dict[str, str] = {}  # flag dest → where it goes ("field" or "option")
-        hints = typing.get_type_hints(cls)
+        self.bounds = bounds_of(cls)  # the games' options add theirs
+        hints = self.hints = typing.get_type_hints(cls)
         groups: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             info = _info(f)
@@ -289,6 +440,8 @@ class ConfigParser:
                     continue
                 # Default None: a game option left unset takes the game's own default, declared once there.
                 self._add(group_parser, f.name, hints[f.name], None, f.metadata.get("help", ""), None)
+                if f.metadata.get("bounds"):
+                    self.bounds[f.name] = Bounds.parse(f.metadata["bounds"])
                 self.applies[f.name] = {"game": (name,)}
                 self.dests[f.name] = "option"
 
@@ -327,12 +480,20 @@ class ConfigParser:
                 options[dest] = value
         if options:
             kwargs["game_options"] = options
+        from_yaml = set(yaml_values) - self._given_on_command_line(argv)
+        sources = {dest: str(self.yaml_path) for dest in from_yaml}
+        for dest, value in kwargs.items():  # ``key: null`` in YAML for a setting that must have a value
+            if value is None and type(None) not in typing.get_args(self.hints[dest]):
+                raise ConfigError(f"{_flag(dest)} needs a value, got null (from {self.yaml_path})")
+        out_of_bounds(self.bounds, {**kwargs, **options}, sources)
         try:
             return self.cls(**kwargs)
         except TypeError as err:  # a YAML value of the wrong kind reaching a dataclass
             raise ConfigError(str(err)) from None
 
     def _read_yaml(self, argv: list[str]) -> dict[str, Any]:
+        """The ``--config`` file's values (and ``self.yaml_path``); ``argv`` loses the ``--config`` flag."""
+        self.yaml_path: Path | None = None
         given = [i for i, a in enumerate(argv) if a == "--config" or a.startswith("--config=")]
         if not given:
             return {}
@@ -348,13 +509,16 @@ class ConfigParser:
             path = Path(argv[i + 1])
             del argv[i : i + 2]
         if not path.is_file():
-            raise ConfigError(f"--config {path}: no such file")
+            raise ConfigError(f"--config {path}: {'a folder, not a file' if path.is_dir() else 'no such file'}")
+        self.yaml_path = path
         import yaml
 
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as err:
             raise ConfigError(f"{path} is not valid YAML ({str(err).splitlines()[0]})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"--config {path} is not a text file; pass a YAML file of settings") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path} must hold a mapping of settings (key: value lines)")
         values = {}
@@ -421,5 +585,8 @@ class ConfigParser:
 
 
 def parse_config(cls: type[T], argv: Sequence[str], prog: str = "gengap", extra_groups: Sequence[str] = ()) -> T:
-    """Parse ``argv`` (flags and ``--config``) into ``cls``."""
-    return ConfigParser(cls, prog, extra_groups=extra_groups).parse(argv)
+    """Parse ``argv`` (flags and ``--config``) into ``cls`` and check that its outputs can be written: the
+    boundary of every command, so that a bad value fails in one line before any model is loaded."""
+    cfg = ConfigParser(cls, prog, extra_groups=extra_groups).parse(argv)
+    check_outputs(cfg)
+    return cfg

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gengap.core.config import GameArgs, SamplingArgs, arg
+from gengap.core.config import GameArgs, SamplingArgs, arg, check_bounds
 
 
 @dataclass
@@ -18,25 +18,24 @@ class EvalConfig(SamplingArgs, GameArgs):
         "(oracle, rule-blind, ...); several: --model a b or a,b",
     )
     splits: list[str] | None = arg(None, "splits to play, e.g. id,ood-rule (default: the game's ID and OOD splits)")
-    n: int | None = arg(None, "episodes per split (default: the paper's: GP 234, V-IRL 48 and 18 for visual OOD)")
+    n: int | None = arg(
+        None,
+        "episodes per split, at most 100000: they are dealt up front (default: the paper's: GP 234, V-IRL 48 and "
+        "18 for visual OOD); a rerun with a smaller --n keeps the extra episodes on file and summarises the "
+        "first n (and says so)",
+        bounds="[1, 100000]",
+    )
     seed: int = arg(0, "seed of the evaluation episodes: the same seed plays the same episodes")
-    batch_size: int = arg(64, "episodes answered at once", resumable=True)
-    out: str = arg("runs/eval", "output folder; rerun the same command to resume", resumable=True)
+    batch_size: int = arg(64, "episodes answered at once", resumable=True, bounds="[1, inf)")
+    out: str = arg("runs/eval", "output folder; rerun the same command to resume", resumable=True, output="folder")
     quiet: bool = arg(False, "no progress bar", resumable=True)
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         self.model = _items(self.model)
         self.splits = _items(self.splits) if self.splits else None
         if not self.model:
             raise ValueError("--model needs at least one model or scripted policy")
-        if self.n is not None and self.n < 1:
-            raise ValueError(f"--n must be at least 1, got {self.n}")
-        if self.batch_size < 1:
-            raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if self.temperature < 0:
-            raise ValueError(f"--temperature must be >= 0, got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"--top-p must be in (0, 1], got {self.top_p}")
 
 
 def _items(values: Any) -> list[str]:

@@ -53,23 +53,52 @@ def run_episodes(
     desc: str = "episodes",
     progress: bool = True,
 ) -> list[dict[str, Any]]:
-    """Play every tagged episode not yet in ``path`` (one JSON line each); return all rows in job order."""
+    """Play every tagged episode not yet in ``path`` (one JSON line each); return all rows in job order.
+
+    Episodes finish out of order (a batch plays several at once), but their rows are appended in job order: a
+    finished episode waits until those before it are written. So the file is always a prefix of what an
+    uninterrupted run writes, and a rerun after a crash, which plays the jobs missing from it, ends with exactly
+    that file. Rows are returned as read back from JSON, whether played now or earlier, so the summaries of a
+    resumed run equal those of an uninterrupted one.
+    """
     done = {_key(row): row for row in read_jsonl(path)}
     todo = [(tag, ep) for tag, ep in jobs if _key(tag) not in done]
-    tags = {id(ep): tag for tag, ep in todo}
+    place = {id(ep): j for j, (_, ep) in enumerate(todo)}
+    waiting: dict[int, dict[str, Any]] = {}
+    written = 0
     with (
         JsonlAppender(path) as out,
         tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc=desc, unit="ep", disable=not progress) as bar,
     ):
 
         def on_done(ep: Episode) -> None:
-            row = {**ep.record(), **tags[id(ep)]}  # the tag names the split as the user did (e.g. a .json file)
-            out.write(row)
-            done[_key(row)] = row
+            nonlocal written
+            j = place[id(ep)]
+            row = {**ep.record(), **todo[j][0]}  # the tag names the split as the user did (e.g. a .json file)
+            waiting[j] = json.loads(json.dumps(row, ensure_ascii=False))
+            while written in waiting:
+                row = waiting.pop(written)
+                out.write(row)
+                done[_key(row)] = row
+                written += 1
             bar.update()
 
         play(policy, (ep for _, ep in todo), batch_size=batch_size, on_done=on_done)
+    assert not waiting, "every episode played was written"
     return [done[_key(tag)] for tag, _ in jobs]
+
+
+def _beyond(path: Path, policies: Sequence[str], counts: dict[str, int]) -> int:
+    """How many rows of these policies and splits ``path`` holds past the ``counts`` asked for (an earlier, larger
+    ``--n``): they stay on file, but the summary covers the first ``counts`` episodes of each split only."""
+    return sum(
+        1
+        for row in read_jsonl(path)
+        if row.get("policy") in policies
+        and row.get("split") in counts
+        and isinstance(row.get("index"), int)
+        and row["index"] >= counts[row["split"]]
+    )
 
 
 def evaluate(
@@ -101,7 +130,18 @@ def evaluate(
         if count < 1:
             raise ValueError(f"the number of episodes must be at least 1, got {count} for split {name!r}")
     settings = {k: v for k, v in game.to_dict().items() if k != "split"}
-    guard_settings(out / "settings.json", {"game": game.name, "settings": settings, "seed": seed})
+    guard_settings(
+        out / "settings.json",
+        {"game": game.name, "settings": settings, "seed": seed},
+        results=out / "episodes.jsonl",
+        flag="--out",
+    )
+    beyond = _beyond(out / "episodes.jsonl", list(policies), counts)
+    if beyond:  # a smaller --n than an earlier run's: accepted, and said
+        print(
+            f"{out / 'episodes.jsonl'} holds {beyond} episode(s) beyond --n; they stay on file, and the summary "
+            f"covers the first {', '.join(f'{c} of {name}' for name, c in counts.items())}"
+        )
     if config is not None:
         save_config(config, out)
     summaries: list[dict[str, Any]] = []

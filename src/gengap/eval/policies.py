@@ -15,19 +15,30 @@ def make_policies(specs: Sequence[str], game: Any, sampling: Any, batch_size: in
     with ``./`` to load a folder of the same name); anything else is loaded with
     :func:`gengap.models.registry.load` and answers with batched generation."""
     scripted = game.policies()
+    for spec in specs:  # every spec is checked before the first model loads: a typo fails in a second
+        if spec not in scripted:
+            check_model(spec, scripted)
     out: dict[str, Policy] = {}
     for spec in specs:
-        if spec in scripted:
-            out[spec] = scripted[spec]()
-            continue
-        close = difflib.get_close_matches(spec, list(scripted), n=1, cutoff=0.75)
-        if close and not Path(spec).exists():
-            raise ValueError(
-                f"{spec!r} is neither a scripted policy of this game nor a model folder (did you mean {close[0]!r}?); "
-                f"scripted policies: {', '.join(scripted)}"
-            )
-        out[spec] = model_policy(spec, game, sampling, batch_size)
+        out[spec] = scripted[spec]() if spec in scripted else model_policy(spec, game, sampling, batch_size)
     return out
+
+
+def check_model(spec: str, scripted: Sequence[str]) -> None:
+    """Refuse a ``--model`` value that names neither a scripted policy nor a loadable model, in one line that
+    lists what is accepted (without importing ``transformers``)."""
+    from gengap.models.registry import ModelNotFoundError, resolve
+
+    close = difflib.get_close_matches(spec, list(scripted), n=1, cutoff=0.75)
+    if close and not Path(spec).exists():
+        raise ValueError(
+            f"{spec!r} is neither a scripted policy of this game nor a model folder (did you mean {close[0]!r}?); "
+            f"scripted policies: {', '.join(scripted)}"
+        )
+    try:
+        resolve(spec)
+    except ModelNotFoundError as err:
+        raise ModelNotFoundError(f"{err}; or a scripted policy of this game: {', '.join(scripted)}") from None
 
 
 def model_policy(spec: str, game: Any, sampling: Any, batch_size: int = 64) -> Policy:

@@ -2,17 +2,26 @@
 
 Every prompt style is read by the same function: a JSON object (strict, fenced, single-quoted, trailing
 commas, prose around it) or compact ``key: value`` lines. Reading never raises; what cannot be read is
-reported in :attr:`Answer.error` and scored as illegal by the verifier.
+reported in :attr:`Answer.error` and scored as illegal by the verifier. Reading is linear in the answer's
+length (see :mod:`gengap.core.lenient_json`), and answers longer than :data:`MAX_ANSWER_CHARS` are not read.
+
+An answer that gives its formula more than once (``formula``, ``equation`` or ``expression``, in the object
+or, when the object has none, in ``key: value`` lines) with different values is ambiguous and unreadable;
+the same formula repeated is fine.
 """
 
 from __future__ import annotations
 
 import re
+from itertools import islice
 
-from gengap.core.lenient_json import find_key_lines, find_object
+from gengap.core.lenient_json import MAX_ANSWER_CHARS, MAX_READS, find_key_values, find_object
 from gengap.gp.cards import rank_of
 
-MAX_ANSWER_CHARS = 8192
+__all__ = ["MAX_ANSWER_CHARS", "Answer", "parse_answer"]
+MAX_LIST_ITEMS = 16
+FAST_PATH_CHARS = 1024
+"""Answers up to this long that are one flat JSON object are read by one regular expression (the RL hot loop)."""
 
 _KEYS = {
     "formula": "formula",
@@ -59,7 +68,7 @@ class Answer:
     @property
     def raw(self) -> dict[str, object]:
         if self._raw is None:
-            self._raw = {} if self._text is None else _fields(self._text)
+            self._raw = {} if self._text is None else _fields(self._text)[0]
         return self._raw
 
     @property
@@ -74,7 +83,7 @@ class Answer:
         """The ``cards`` field as rank strings (``None`` items: unreadable card); ``None`` if absent."""
         if self._cards is _UNSET:
             value = self.raw.get("cards")
-            self._cards = None if value is None else tuple(map(rank_of, _as_list(value)[:16]))
+            self._cards = None if value is None else tuple(map(rank_of, _as_list(value)))
         return self._cards  # type: ignore[return-value]
 
     @property
@@ -82,7 +91,7 @@ class Answer:
         """The ``number`` field as ints (``None`` items: not an integer); ``None`` if absent."""
         if self._numbers is _UNSET:
             value = self.raw.get("numbers")
-            self._numbers = None if value is None else tuple(map(_as_int, _as_list(value)[:16]))
+            self._numbers = None if value is None else tuple(map(_as_int, _as_list(value)))
         return self._numbers  # type: ignore[return-value]
 
     def __repr__(self) -> str:
@@ -93,10 +102,11 @@ _UNSET = object()
 
 
 def _as_list(value: object) -> list[object]:
+    """The first :data:`MAX_LIST_ITEMS` items of a list field (a list, or a string of words and numbers)."""
     if isinstance(value, list | tuple):
-        return list(value)
+        return list(value[:MAX_LIST_ITEMS])
     if isinstance(value, str):
-        return list(_LIST_ITEM.findall(value))
+        return [m.group() for m in islice(_LIST_ITEM.finditer(value), MAX_LIST_ITEMS)]
     return [value]
 
 
@@ -114,22 +124,52 @@ def _as_int(item: object) -> int | None:
     return None
 
 
-_FORMULA_FIELD = re.compile(r'"formula"\s*:\s*"([^"\\]*)"')
+# The fast path: the whole answer is one flat JSON object (strings without escapes, numbers, true/false/null,
+# flat lists of those) with exactly one formula-like key, followed by a plain string. One possessive pattern
+# checks all of it in a single linear pass; anything else goes through the full reader.
+_STR = r'"[^"\\]*+"'
+_SCALAR = rf"(?:{_STR}|-?+[0-9]++(?:\.[0-9]++)?+|true|false|null)"
+_VALUE = rf"(?:{_SCALAR}|\[\s*+(?:{_SCALAR}\s*+(?:,\s*+{_SCALAR}\s*+)*+)?+\])"
+_NAMES = r"(?i:formula|equation|expression)"
+_OTHER = rf'"(?!\s*+{_NAMES}\s*+")[^"\\]*+"\s*+:\s*+{_VALUE}\s*+'
+_FAST = re.compile(
+    rf'\{{\s*+(?:{_OTHER},\s*+)*+"\s*+{_NAMES}\s*+"\s*+:\s*+"([^"\\]*+)"\s*+(?:,\s*+{_OTHER})*+\}}', re.ASCII
+)
+_TOO_MANY = "the answer gives more than one formula ({}); give exactly one"
 
 
-def _fields(text: str) -> dict[str, object]:
-    """Every field we know, under our names, from a JSON-like object or ``key: value`` lines."""
+def _fields(text: str) -> tuple[dict[str, object], str | None]:
+    """Every field we know, under our names, from a JSON-like object or ``key: value`` lines, and an error
+    when the formula is given more than once with different values (the first value is kept in the fields).
+    """
     fields: dict[str, object] = {}
+    formulas: list[object] = []
     obj = find_object(text)
     if obj is not None:
-        for key, value in obj.items():
+        for key, value in islice(obj.pairs, MAX_READS):
             name = _KEYS.get(str(key).strip().lower())
+            if name == "formula":
+                formulas.append(value)
             if name and name not in fields:
                 fields[name] = value
-    if "formula" not in fields:
-        for key, value in find_key_lines(text, _KEY_SET).items():
-            fields.setdefault(_KEYS[key], value)
-    return fields
+    if not formulas:
+        for key, value in find_key_values(text, _KEY_SET):
+            name = _KEYS[key]
+            if name == "formula":
+                formulas.append(value)
+            fields.setdefault(name, value)
+    return fields, _conflict(formulas)
+
+
+def _conflict(formulas: list[object]) -> str | None:
+    """The error for formulas given with different values (spaces do not count), or ``None``."""
+    if len(formulas) < 2:
+        return None
+    distinct = dict.fromkeys("".join(str(f).split()) for f in formulas)
+    if len(distinct) < 2:
+        return None
+    shown = ", ".join(repr(f[:40]) for f in islice(distinct, 3))
+    return _TOO_MANY.format(shown + (", …" if len(distinct) > 3 else ""))
 
 
 def parse_answer(text: object) -> Answer:
@@ -138,18 +178,20 @@ def parse_answer(text: object) -> Answer:
         return Answer(error="the answer is not text")
     if len(text) > MAX_ANSWER_CHARS:
         return Answer(error=f"the answer is longer than {MAX_ANSWER_CHARS} characters")
-    if text[:1] == "{" and text[-1:] == "}":
+    if text[:1] == "{" and text[-1:] == "}" and len(text) <= FAST_PATH_CHARS:
         # Fast path for the requested format (the common case once a model has learnt it): one plain
-        # "formula" string field. The rest of the object is read only if someone asks for it.
-        found = _FORMULA_FIELD.findall(text)
-        if len(found) == 1 and text.count('"formula"') == 1:
-            return Answer(found[0], text=text)
-    fields = _fields(text)
+        # formula string field. The rest of the object is read only if someone asks for it.
+        fast = _FAST.fullmatch(text)
+        if fast is not None:
+            return Answer(fast.group(1), text=text)
+    fields, conflict = _fields(text)
     if not fields:
         return Answer(error="no answer in the requested format was found (give 'formula' as JSON or 'formula: …')")
     answer = Answer(raw=fields)
     formula = fields.get("formula")
-    if formula is None:
+    if conflict is not None:
+        answer.error = conflict
+    elif formula is None:
         answer.error = "the answer has no 'formula' field"
     elif isinstance(formula, str | int) and not isinstance(formula, bool):
         answer.formula = str(formula)

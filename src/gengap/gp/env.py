@@ -4,6 +4,14 @@ Observation: ``{"messages": (chat turns as {"role", "content"} dicts, text only)
 image only for VL). Action: the model's answer text. ``step`` returns the verifier's reward, ``terminated``
 when solved, ``truncated`` when the attempt budget is spent (the budget penalty is already in that step's
 reward). All game logic lives in :class:`gengap.gp.game.GPEpisode`; this class only adapts it.
+
+``step``'s ``info``: ``outcome``, ``feedback``, ``attempt``, ``budget_exhausted``, ``partial``, ``parsed``,
+``value`` and ``solutions``. ``solutions`` is a lazy sequence (:class:`gengap.gp.game.Solutions`): the hand is
+solved the first time you index, iterate, measure or compare it (milliseconds, once per hand), never by
+``step`` itself, so a step costs about as much as verifying the answer. ``list(info["solutions"])`` gives a
+plain list. An answer longer than ``MAX_ANSWER_CHARS`` is scored ``too_long`` without being read, and the chat
+keeps at most that many characters of it (cut with a visible marker), so observations stay inside the
+observation space. ``reset(options={"cards": …})`` accepts 1 to ``gengap.gp.solver.MAX_CARDS`` ranks.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from gengap.core.data import load_dataset
 from gengap.core.episode import episode_seed
-from gengap.core.io import JsonlAppender, guard_settings, read_jsonl
+from gengap.core.io import JsonlAppender, guard_settings, keep_complete_units
 from gengap.gp.cards import RANKS
 from gengap.gp.game import GeneralPoints, GPEpisode
 from gengap.gp.policies import random_formula
@@ -139,7 +139,9 @@ def write_dataset(
 ) -> Path:
     """Write ``n`` expert conversations to ``out`` (a ``.jsonl`` file); images go to ``<stem>_images/``.
 
-    Resumable: rows already in the file (by seed index) are kept and not regenerated.
+    Resumable exactly: a rerun keeps the run of whole rows ``0, 1, …`` already in the file (a torn last line is
+    dropped) and writes the rest, so the file ends as an uninterrupted run writes it. A file already holding
+    more than ``n`` rows is refused (see :func:`~gengap.core.io.keep_complete_units`).
     """
     out = Path(out)
     if out.suffix != ".jsonl":
@@ -147,16 +149,22 @@ def write_dataset(
     guard_settings(
         out.with_name(out.name + ".settings.json"),
         {"game": game.to_dict(), "seed": seed, "kind": kind, "thought": thought, "solution": solution},
+        results=out,
+        flag="--out",
     )
-    have = {row.get("index") for row in read_jsonl(out)}
+
+    def complete(k: int, rows: list[dict[str, Any]], last: bool) -> bool:
+        if rows[0].get("seed") != episode_seed(seed, k):
+            raise ValueError(f"{out} holds another hand at index {k} (written by another version); use a new --out")
+        return len(rows) == 1  # one line is one whole example: a line cut short does not parse
+
+    done = keep_complete_units(out, n, complete, unit="conversations")
     image_dir = out.parent / f"{out.stem}_images"
     with JsonlAppender(out) as sink:
-        for k in tqdm(range(n), desc=f"{kind} data", unit="ex", disable=not progress):
-            if k in have:
-                continue
+        for k in tqdm(range(done, n), desc=f"{kind} data", unit="ex", disable=not progress, initial=done, total=n):
             ep = example(game, episode_seed(seed, k), kind, thought, solution)
             image = None
-            if game.vision:
+            if game.vision:  # the picture first: a row on file always has its picture
                 from gengap.gp.render import save_png
 
                 rel = f"{image_dir.name}/{k:07d}.png"

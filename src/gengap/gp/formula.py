@@ -1,14 +1,19 @@
 """A bounded parser and exact evaluator for the formulas models write — never Python ``eval``.
 
 Grammar: integers (ASCII digits), ``+ - * /`` and parentheses, with ``×``/``÷`` read as ``*``/``/``.
-Unary minus and implicit multiplication are rejected. Anything from ``=`` on is ignored (models write
-``10*3-10+4=24``). Input length, parenthesis depth, token count and number size are bounded, so any input
-returns in microseconds and no input can allocate a huge integer.
+Unary minus and implicit multiplication are rejected. The formula is the part before the first ``=`` (models
+write ``10*3-10+4=24``); when the text after the last ``=`` starts with a number, that number is the answer's
+*claimed* result (:attr:`Evaluation.claim`), which the verifier holds against the exact value, so
+``8/(3-8/3)=25`` is not a correct answer; other text after ``=`` is ignored. Input length, parenthesis depth,
+token count and number size are bounded, so any input returns in microseconds and no input can allocate a
+huge integer.
 
 Speed matters (RL scores hundreds of thousands of answers), so parsing is split in two. A formula's *shape* —
 its text with every number replaced by ``#`` — is parsed once into a small tree of closures and cached; each
 answer then only pulls out its numbers and runs the cached tree. Values are unreduced ``(num, den)`` int
 pairs: the verifier only compares with the target, and skipping :class:`fractions.Fraction`'s gcd is faster.
+The shape cache holds :data:`SHAPE_CACHE_SIZE` shapes (whitespace removed): a tree costs a few KB, and a model
+under training writes an unbounded variety of shapes, so an unbounded cache would grow without limit.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ MAX_FORMULA_CHARS = 200
 MAX_DEPTH = 16
 MAX_TOKENS = 64
 MAX_DIGITS = 6
+MAX_CLAIM_DIGITS = 40
+"""Digits read from a claimed result after ``=``; a longer number cannot be a formula's value here."""
+SHAPE_CACHE_SIZE = 4096
 
 _NUMBER = re.compile(r"([0-9]+)")
 _TOKEN = re.compile(r"#|[-+*/()]|\S")
@@ -30,6 +38,7 @@ _ALIASES = str.maketrans({"×": "*", "÷": "/", "−": "-", "–": "-", "∗": "
 _NUMBER_LIMIT = 10**MAX_DIGITS
 _SMALL = {str(i): i for i in range(1000)}
 _PREC = {"+": 1, "-": 1, "*": 2, "/": 2}
+_CLAIM = re.compile(r"[ \t]*+([+-]?+)([0-9]++)(?:\.([0-9]++))?+(?:[ \t]*+/[ \t]*+([0-9]++))?+")
 
 Pair = tuple[int, int]
 Node = Callable[[Sequence[int]], Pair]
@@ -46,9 +55,20 @@ class Evaluation:
     num: int
     den: int
     numbers: tuple[int, ...]
+    claim: tuple[int, int] | None = None
+    """The result written after the last ``=`` as ``(num, den)``, when that text starts with a number;
+    ``(0, 0)`` for a number too long to be any formula's value (it never holds)."""
+    claim_text: str = ""
+    """That number as written (for feedback), empty without a claim."""
 
     def equals(self, target: int) -> bool:
         return self.num == target * self.den
+
+    @property
+    def claim_holds(self) -> bool:
+        """No claimed result, or one equal to the exact value."""
+        claim = self.claim
+        return claim is None or (claim[1] != 0 and claim[0] * self.den == self.num * claim[1])
 
     @property
     def value(self) -> Fraction:
@@ -57,6 +77,9 @@ class Evaluation:
 
 def _leaf(i: int) -> Node:
     return lambda v: (v[i], 1)
+
+
+_LEAVES = tuple(_leaf(i) for i in range(MAX_TOKENS))  # shared by every cached tree
 
 
 def _node(op: str, left: Node, right: Node) -> Node:
@@ -100,7 +123,7 @@ def _reduce(nodes: list[Node], op: str) -> None:
     nodes.append(_node(op, nodes.pop(), right))
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=SHAPE_CACHE_SIZE)
 def _compile(shape: str) -> Node | str:
     """Parse a shape such as ``#/(#-#/#)`` into an evaluator, or return the reason it is illegal."""
     tokens = _TOKEN.findall(shape)
@@ -116,7 +139,7 @@ def _compile(shape: str) -> Node | str:
     for tok in tokens:
         if expect_operand:
             if tok == "#":
-                nodes.append(_leaf(n_numbers))
+                nodes.append(_LEAVES[n_numbers])
                 n_numbers += 1
                 expect_operand = False
             elif tok == "(":
@@ -157,9 +180,22 @@ def _compile(shape: str) -> Node | str:
     return nodes[0]
 
 
+def _claim(tail: str) -> tuple[tuple[int, int] | None, str]:
+    """The claimed result in the text after the last ``=`` (see :attr:`Evaluation.claim`) and its text."""
+    m = _CLAIM.match(tail)
+    if m is None:
+        return None, ""
+    sign, whole, frac, den = m.groups()
+    text = m.group().strip()
+    if len(whole) + len(frac or "") + len(den or "") > MAX_CLAIM_DIGITS:
+        return (0, 0), text
+    num = int(whole + (frac or "")) * (-1 if sign == "-" else 1)
+    return (num, 10 ** len(frac or "") * (int(den) if den is not None else 1)), text
+
+
 def evaluate(formula: str) -> Evaluation:
     """Parse and evaluate a formula exactly; raise :class:`FormulaError` with a reason when it is illegal."""
-    head = formula.partition("=")[0]  # models write "…=24" and sometimes explain after it: only the head counts
+    head, eq, tail = formula.partition("=")  # models write "…=24" and sometimes explain after it
     if len(head) > MAX_FORMULA_CHARS:
         raise FormulaError(f"the formula is longer than {MAX_FORMULA_CHARS} characters")
     if not head.isascii():
@@ -173,11 +209,20 @@ def evaluate(formula: str) -> Evaluation:
         numbers = tuple(map(int, parts[1::2]))
         if max(numbers) >= _NUMBER_LIMIT:
             raise FormulaError(f"a number has more than {MAX_DIGITS} digits") from None
-    tree = _compile("#".join(parts[::2]))
+    shape = "#".join(parts[::2])
+    if " " in shape or not shape.isprintable():
+        shape = "".join(shape.split())  # one cache entry per shape, however it is spaced
+    tree = _compile(shape)
     if isinstance(tree, str):
         raise FormulaError(tree)
     try:
         num, den = tree(numbers)
     except ZeroDivisionError:
         raise FormulaError("it divides by zero") from None
-    return Evaluation(num, den, numbers)
+    if not eq:
+        return Evaluation(num, den, numbers)
+    small = _SMALL.get(tail)
+    if small is not None:  # the common "…=24"
+        return Evaluation(num, den, numbers, (small, 1), tail)
+    claim, text = _claim(tail.rpartition("=")[2])
+    return Evaluation(num, den, numbers, claim, text)

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 from gengap.core.episode import Message, StepResult, text_only
 from gengap.core.game import GameBase
+from gengap.core.lenient_json import clip_answer
 from gengap.gp.cards import RANKS, Hand, rank_of
 from gengap.gp.deal import deal
 from gengap.gp.prompts import STYLES, feedback_prompt, user_prompt
-from gengap.gp.solver import solve
+from gengap.gp.solver import check_hand_size, solve
 from gengap.gp.splits import Split, get_split
 from gengap.gp.verifier import REWARDS, Outcome, Rewards, Verdict, verify
 
@@ -85,9 +86,12 @@ class GeneralPoints(GameBase):
         return replace(self, split=get_split(split))
 
     def episode(self, seed: int, cards: Sequence[str] | None = None, verify_iter: int | None = None) -> GPEpisode:
-        """Deal the hand of ``seed`` (or use the given ranks) and start its episode."""
+        """Deal the hand of ``seed`` (or use the given ranks, 1 to :data:`~gengap.gp.solver.MAX_CARDS` of them:
+        larger hands cannot be solved quickly) and start its episode."""
         rng = random.Random(seed)
         if cards is not None:
+            cards = list(cards)
+            check_hand_size(len(cards))
             ranks = tuple(_checked_rank(c) for c in cards)
             hand = Hand(ranks, tuple(rng.choice(self.split.suits) for _ in ranks))
         else:
@@ -147,6 +151,57 @@ def _checked_rank(card: object) -> str:
     return rank
 
 
+class Solutions(Sequence[str]):
+    """A hand's canonical solutions, computed on first look (index, length, iteration, comparison, repr).
+
+    ``step``'s ``info["solutions"]`` is one of these: solving a hand costs milliseconds, far more than a step,
+    and most callers never look. Compare it with a list or call ``list()`` on it for a plain value; pickling
+    keeps it lazy (it holds only the values and the target).
+    """
+
+    __slots__ = ("_found", "target", "values")
+
+    def __init__(self, values: Sequence[int], target: int) -> None:
+        self.values = tuple(values)
+        self.target = target
+        self._found: tuple[str, ...] | None = None
+
+    @property
+    def solved(self) -> bool:
+        """Whether the solutions have been computed yet."""
+        return self._found is not None
+
+    def all(self) -> tuple[str, ...]:
+        if self._found is None:
+            self._found = solve(self.values, self.target)
+        return self._found
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.all()[index]
+
+    def __len__(self) -> int:
+        return len(self.all())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self.all()) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self.all()))
+
+    def __getstate__(self) -> tuple[tuple[int, ...], int, tuple[str, ...] | None]:
+        return self.values, self.target, self._found
+
+    def __setstate__(self, state: tuple[tuple[int, ...], int, tuple[str, ...] | None]) -> None:
+        self.values, self.target, self._found = state
+
+
 class GPEpisode:
     """One hand, played for up to ``verify_iter`` attempts."""
 
@@ -177,14 +232,12 @@ class GPEpisode:
         self.done = False
         self.success = False
         self._image: Any = None
-        self._solutions: tuple[str, ...] | None = None
+        self._solutions = Solutions(self.values, self.target)
 
     @property
     def solutions(self) -> tuple[str, ...]:
         """All canonical solutions under the scoring rule (computed on first use, then cached)."""
-        if self._solutions is None:
-            self._solutions = solve(self.values, self.target)
-        return self._solutions
+        return self._solutions.all()
 
     @property
     def image(self) -> Any:
@@ -231,7 +284,7 @@ class GPEpisode:
             partial_credit=game.partial_credit,
         )
         self.verdicts.append(verdict)
-        self.messages.append({"role": "assistant", "content": answer if isinstance(answer, str) else str(answer)})
+        self.messages.append({"role": "assistant", "content": clip_answer(answer)})
         reward = verdict.reward
         terminated = verdict.outcome is Outcome.CORRECT
         truncated = not terminated and len(self.verdicts) >= self.verify_iter
@@ -252,7 +305,10 @@ class GPEpisode:
         )
 
     def step_info(self, result: StepResult) -> dict[str, Any]:
-        """The documented ``info`` dict of a step (built on demand: the hot loop does not need it)."""
+        """The documented ``info`` dict of a step (built on demand: the hot loop does not need it).
+
+        ``solutions`` is a :class:`Solutions` sequence: the hand is solved only when someone looks at it.
+        """
         verdict: Verdict = result.info["verdict"]
         ans = verdict.answer
         return {
@@ -268,7 +324,7 @@ class GPEpisode:
                 "error": ans.error,
             },
             "value": str(verdict.value) if verdict.value is not None else None,
-            "solutions": list(self.solutions),
+            "solutions": self._solutions,
         }
 
     # --- measurements of one answer (the study's instruments) -------------------------------------

@@ -7,6 +7,10 @@ sets of sub-hands are cached, so the table of all 1,820 four-card rank multisets
 
 Solutions are returned in a canonical form: sums and products are flattened and their terms sorted, so
 ``(a+b)+c``, ``c+(b+a)`` and ``a-(-b-c)``-style rearrangements collapse into one string.
+
+The search grows steeply with the hand (a 6-card hand's reachable values alone take most of a second, 7 cards
+more than the memory of a laptop), so every entry point refuses hands of more than :data:`MAX_CARDS` cards
+with a one-line :class:`ValueError` before searching (:func:`check_hand_size`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,17 @@ from gengap.gp.cards import RANKS
 from gengap.gp.rules import Rule
 
 Values = tuple[int, ...]
+
+MAX_CARDS = 5
+"""The largest hand the solver accepts: every solution of a 5-card hand takes well under a second."""
+
+
+def check_hand_size(n_cards: int) -> None:
+    """Raise a one-line :class:`ValueError` for a hand the solver cannot solve quickly (or an empty one)."""
+    if not 1 <= n_cards <= MAX_CARDS:
+        raise ValueError(
+            f"a hand of {n_cards} cards cannot be solved quickly; the solver accepts 1 to {MAX_CARDS} cards"
+        )
 
 
 def _splits(values: Values) -> Iterator[tuple[Values, Values]]:
@@ -88,11 +103,14 @@ def _is_solvable(values: Values, target: int) -> bool:
 
 def is_solvable(values: Iterable[int], target: int = 24) -> bool:
     """Whether some formula uses each value exactly once and equals ``target``."""
-    return _is_solvable(tuple(sorted(values)), target)
+    hand = tuple(sorted(values))
+    check_hand_size(len(hand))
+    return _is_solvable(hand, target)
 
 
 def solvable_rank_multisets(rule: Rule, target: int = 24, n_cards: int = 4) -> frozenset[tuple[str, ...]]:
     """The table of solvable hands: every multiset of ``n_cards`` ranks (as sorted rank tuples) under a rule."""
+    check_hand_size(n_cards)
     return _solvable_table(rule.values, target, n_cards)
 
 
@@ -151,64 +169,48 @@ def _combine(a: _Expr, b: _Expr, op: str) -> _Expr:
     return _Expr("prod", _pos(a, "prod") + _neg(b, "prod"), _neg(a, "prod") + _pos(b, "prod"))
 
 
-@lru_cache(maxsize=4096)
-def _expressions(values: Values) -> dict[Fraction, dict[str, _Expr]]:
-    """All canonical expressions over a sorted multiset, grouped by value."""
+_OPS = (("+", False), ("-", False), ("-", True), ("*", False), ("/", False), ("/", True))
+"""Each operation and orientation: ``swap`` means ``b op a``."""
+
+
+@lru_cache(maxsize=1 << 15)
+def _expressions_of(values: Values, value: Fraction) -> tuple[_Expr, ...]:
+    """Every canonical expression over the sorted multiset that equals ``value``.
+
+    Top-down: for each split, only the values of one part that can reach ``value`` with some value of the
+    other part are expanded, so a 5-card hand costs milliseconds where listing every expression of every
+    sub-hand cost a second.
+    """
     if len(values) == 1:
-        e = _Expr("num", text=str(values[0]))
-        return {Fraction(values[0]): {e.text: e}}
-    out: dict[Fraction, dict[str, _Expr]] = {}
+        return (_Expr("num", text=str(values[0])),) if values[0] == value else ()
+    found: dict[str, _Expr] = {}
     for left, right in _splits(values):
-        el, er = _expressions(left), _expressions(right)
-        for a, ea in el.items():
-            for b, eb in er.items():
-                results = [(a + b, "+", False), (a - b, "-", False), (b - a, "-", True), (a * b, "*", False)]
-                if b:
-                    results.append((a / b, "/", False))
-                if a:
-                    results.append((b / a, "/", True))
-                for value, op, swap in results:
-                    bucket = out.setdefault(value, {})
-                    for x in ea.values():
-                        for y in eb.values():
-                            e = _combine(y, x, op) if swap else _combine(x, y, op)
-                            bucket.setdefault(e.text, e)
-    return out
+        ra, rb = reachable(left), reachable(right)
+        if len(ra) > len(rb):  # walk the smaller set; the operations below cover both orders
+            left, right, ra, rb = right, left, rb, ra
+        for a in ra:
+            partners = set(_partners(a, value))
+            if a == 0 and value == 0:
+                partners |= rb  # 0 * y and 0 / y are 0 for every y
+            for b in partners:
+                if b not in rb:
+                    continue
+                for op, swap in _OPS:
+                    x, y = (b, a) if swap else (a, b)
+                    if (op == "/" and y == 0) or _apply(x, y, op) != value:
+                        continue
+                    for ex in _expressions_of(left, a):
+                        for ey in _expressions_of(right, b):
+                            e = _combine(ey, ex, op) if swap else _combine(ex, ey, op)
+                            found.setdefault(e.text, e)
+    return tuple(found.values())
 
 
 @lru_cache(maxsize=8192)
 def _solve(values: Values, target: int) -> tuple[str, ...]:
     if not _is_solvable(values, target):
         return ()
-    if len(values) == 1:
-        return (str(values[0]),)
-    t = Fraction(target)
-    found: dict[str, None] = {}
-    for left, right in _splits(values):
-        el, er = _expressions(left), _expressions(right)
-        for a, ea in el.items():
-            partners = set(_partners(a, t))
-            if a == 0 and t == 0:
-                partners |= set(er)  # 0 * y and 0 / y are 0 for every y
-            for b in partners:
-                eb = er.get(b)
-                if eb is None:
-                    continue
-                for op, swap in (
-                    ("+", False),
-                    ("-", False),
-                    ("-", True),
-                    ("*", False),
-                    ("/", False),
-                    ("/", True),
-                ):
-                    x, y = (b, a) if swap else (a, b)
-                    if (op == "/" and y == 0) or _apply(x, y, op) != t:
-                        continue
-                    for ex in ea.values():
-                        for ey in eb.values():
-                            e = _combine(ey, ex, op) if swap else _combine(ex, ey, op)
-                            found.setdefault(e.text, None)
+    found = {e.text for e in _expressions_of(values, Fraction(target))}
     return tuple(sorted(found, key=lambda s: (len(s), s)))
 
 
@@ -224,4 +226,6 @@ def _apply(x: Fraction, y: Fraction, op: str) -> Fraction:
 
 def solve(values: Iterable[int], target: int = 24) -> tuple[str, ...]:
     """Every solution in canonical form (shortest first); empty when the hand cannot make the target."""
-    return _solve(tuple(sorted(values)), target)
+    hand = tuple(sorted(values))
+    check_hand_size(len(hand))
+    return _solve(hand, target)

@@ -15,6 +15,7 @@ from typing import Any
 
 from gengap.gp.cards import BLACK_SUITS, RED_SUITS, SUIT_SYMBOLS
 from gengap.gp.rules import OOD_RULE, TRAIN_RULE, Rule
+from gengap.gp.solver import MAX_CARDS
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,8 @@ class Split:
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("a split needs a name")
-        if not 1 <= self.n_cards <= 6:
-            raise ValueError(f"split {self.name!r}: n_cards must be between 1 and 6, got {self.n_cards}")
+        if not 1 <= self.n_cards <= MAX_CARDS:  # more cards than the solver can handle quickly
+            raise ValueError(f"split {self.name!r}: n_cards must be between 1 and {MAX_CARDS}, got {self.n_cards}")
         bad = [s for s in self.suits if s not in SUIT_SYMBOLS]
         if bad or not self.suits:
             raise ValueError(f"split {self.name!r}: suits must be among {list(SUIT_SYMBOLS)}, got {bad or '[]'}")

@@ -8,9 +8,15 @@ outcome            reward  when
 ``correct``        +5      legal formula, each card value used exactly once, equals the target
 ``wrong_value``    -1      legal and uses the cards correctly, but equals something else
 ``wrong_numbers``  -2      uses a number not in the hand, or a card value too often / not at all
-``illegal``        -3      no readable answer, no formula, bad characters or syntax, division by zero
+``illegal``        -3      no readable answer, no formula, bad characters or syntax, division by zero,
+                           the formula given twice with different values
 ``wrong_cards``    -1.5    vision only: the ``cards`` field does not match the dealt cards (as a multiset)
+``too_long``       -3      longer than :data:`MAX_ANSWER_CHARS` characters; scored without reading it
 =================  ======  ==============================================================================
+
+A formula followed by ``=`` and a number claims that number as its result: ``8/(3-8/3)=25`` uses the right
+cards and equals 24, but the claim is false, so it is ``wrong_value`` ("the formula equals 24, not 25 as
+written"). Text after ``=`` that does not start with a number is ignored.
 
 When the last allowed attempt fails the environment adds the budget penalty (-1) to that step's reward. The
 reference implementation's optional +1 for a formula that is a strict prefix of a known solution is offered
@@ -26,8 +32,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
 
-from gengap.gp.answer import Answer, parse_answer
+from gengap.gp.answer import MAX_ANSWER_CHARS, Answer, parse_answer
 from gengap.gp.formula import FormulaError, evaluate
+
+TOO_LONG = f"the answer is longer than {MAX_ANSWER_CHARS} characters; answer briefly in the requested format"
 
 
 class Outcome(StrEnum):
@@ -36,6 +44,7 @@ class Outcome(StrEnum):
     WRONG_NUMBERS = "wrong_numbers"
     ILLEGAL = "illegal"
     WRONG_CARDS = "wrong_cards"
+    TOO_LONG = "too_long"
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,8 @@ class Rewards:
     wrong_numbers: float = -2.0
     illegal: float = -3.0
     wrong_cards: float = -1.5
+    too_long: float = -3.0
+    """An answer longer than the maximum: by default the illegal reward (it is not read at all)."""
     budget_exhausted: float = -1.0
     partial: float = 1.0
 
@@ -104,7 +115,7 @@ class Verdict:
             if o is Outcome.CORRECT:
                 self._feedback = "the formula is correct"
             elif o is Outcome.WRONG_VALUE:
-                self._feedback = f"the formula equals {_fmt(self.value)}, not {self.target}"  # type: ignore[arg-type]
+                self._feedback = self.detail or f"the formula equals {_fmt(self.value)}, not {self.target}"  # type: ignore[arg-type]
             elif o is Outcome.WRONG_NUMBERS:
                 self._feedback = _numbers_feedback(self.used, self.values)
             else:
@@ -149,7 +160,10 @@ def verify(
 
     ``cards`` (the dealt rank strings) turns on the recognition check of the vision task: the answer's
     ``cards`` field must name the same ranks. ``solutions`` is only needed for ``partial_credit``.
+    Never raises, and takes time linear in the answer's length (at most :data:`MAX_ANSWER_CHARS` are read).
     """
+    if isinstance(text, str) and len(text) > MAX_ANSWER_CHARS:
+        return Verdict(Outcome.TOO_LONG, rewards.too_long, Answer(error=TOO_LONG), detail=TOO_LONG)
     answer = parse_answer(text)
     formula = answer.formula
     if formula is None:
@@ -173,6 +187,17 @@ def verify(
     if ev.num != target * ev.den:
         return Verdict(
             Outcome.WRONG_VALUE, rewards.wrong_value, answer, used=ev.numbers, target=target, vnum=(ev.num, ev.den)
+        )
+    if not ev.claim_holds:  # right value, but the answer says it is something else
+        claimed = ev.claim_text if len(ev.claim_text) <= 24 else ev.claim_text[:24] + "…"
+        return Verdict(
+            Outcome.WRONG_VALUE,
+            rewards.wrong_value,
+            answer,
+            detail=f"the formula equals {target}, not {claimed} as written",
+            used=ev.numbers,
+            target=target,
+            vnum=(ev.num, ev.den),
         )
     return Verdict(Outcome.CORRECT, rewards.correct, answer, used=ev.numbers, target=target, vnum=(target, 1))
 

@@ -3,18 +3,21 @@
 A checkpoint folder ``checkpoint-<update>`` holds the policy (with LoRA: the adapter under ``adapter/`` and the
 merged weights beside it, so the folder loads like any model), the tokenizer or processor, the value head, the
 optimiser and schedule states, ``trainer_state.json`` (the update reached, the compute this run spent) and
-``gengap.json``. It is written under a temporary name and renamed: it appears whole or not at all.
+``gengap.json``. It is written under a temporary name and renamed: it appears whole or not at all. The final
+model is then copied to the top of the output folder file by file, each atomically, ``gengap.json`` last; a rerun
+after a crash in between copies it again (:func:`publish`).
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-from gengap.core.checkpoint import write_meta
+from gengap.core.checkpoint import META_FILE, last_complete_checkpoint, write_meta
 from gengap.core.io import atomic_write_json
 from gengap.train.compute import Compute
 
@@ -25,11 +28,33 @@ TRAINING_ONLY = ("optimizer.pt", "scheduler.pt", STATE_FILE)
 
 def last_checkpoint(out: Path) -> Path | None:
     """The complete checkpoint of the latest update in ``out``, if any."""
-    found = sorted(
-        (p for p in out.glob("checkpoint-*") if (p / STATE_FILE).is_file()),
-        key=lambda p: int(p.name.split("-")[1]),
-    )
-    return found[-1] if found else None
+    return last_complete_checkpoint(out, required=(STATE_FILE,))
+
+
+def discard_partial(out: Path) -> None:
+    """Remove what a crash left while a checkpoint or the final model was being written (temporary names)."""
+    for tmp in out.glob(".checkpoint-*.tmp"):
+        shutil.rmtree(tmp)
+    for tmp in out.glob(".*.tmp"):
+        if tmp.is_file():
+            tmp.unlink()
+
+
+def publish(checkpoint: Path, out: Path) -> None:
+    """Copy the final checkpoint's model files to the top of ``out``, so the folder loads like any model.
+
+    Each file is copied under a temporary name and renamed, ``gengap.json`` last: a crash leaves whole files
+    only, and the record that says the final model is there is written once all of it is.
+    """
+    files = sorted((f for f in checkpoint.iterdir() if f.is_file() and f.name not in TRAINING_ONLY), key=_meta_last)
+    for f in files:
+        tmp = out / f".{f.name}.tmp"
+        shutil.copyfile(f, tmp)
+        os.replace(tmp, out / f.name)
+
+
+def _meta_last(f: Path) -> tuple[bool, str]:
+    return f.name == META_FILE, f.name
 
 
 def load_weights(model: Any, checkpoint: Path, peft: bool) -> None:
@@ -83,7 +108,9 @@ def save_checkpoint(
     if accelerator.is_main_process:
         ck = out / f"checkpoint-{update}"
         tmp = out / f".checkpoint-{update}.tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():  # left by a crash while writing it
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
         policy = accelerator.unwrap_model(model)
         if peft:
             policy.save_pretrained(tmp / "adapter")
@@ -100,7 +127,5 @@ def save_checkpoint(
             shutil.rmtree(ck)
         tmp.rename(ck)
         if final:  # the final model also at the top of the output folder, like SFT
-            for f in ck.iterdir():
-                if f.is_file() and f.name not in TRAINING_ONLY:
-                    (out / f.name).write_bytes(f.read_bytes())
+            publish(ck, out)
     accelerator.wait_for_everyone()

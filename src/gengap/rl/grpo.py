@@ -6,7 +6,8 @@ shared rollout engine, and returns one *completion* per episode: the model's ans
 feedback turns in between. The feedback tokens are marked ``env_mask = 0``, so they are context for the
 model but never trained on; the episode's return is the reward, so advantages are relative within the group
 of episodes of one prompt. Everything else — the loss, KL to the reference (``beta``), optimiser, schedule,
-checkpoints, resume, logging, ``accelerate`` — is TRL's.
+checkpoints, logging, ``accelerate`` — is TRL's; resume and compute accounting (``gengap.json`` in each
+checkpoint and the output folder) are SFT's (:mod:`gengap.train.callbacks`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from gengap.rl.config import RLConfig
 from gengap.rl.rollout import Rollout, model_generator, rollout
+from gengap.train.compute import TokenCount
 
 
 def _key(prompt: Any) -> str:
@@ -70,7 +72,10 @@ def completions_of(ro: Rollout, n: int) -> dict[str, list[Any]]:
     return out
 
 
-def make_rollout_func(game: Any, lookup: dict[str, int], cfg: RLConfig) -> Any:
+def make_rollout_func(game: Any, lookup: dict[str, int], cfg: RLConfig, tokens: TokenCount | None = None) -> Any:
+    """TRL's ``rollout_func``: play the prompts' episodes; add the tokens they cost, summed over processes, to
+    ``tokens`` (generation: every turn's prompt and answer; training: each completion with its prompt, read
+    again by the reference model when ``beta`` > 0)."""
     from gengap.models.generation import SamplingConfig
 
     engine: list[Any] = []  # the vLLM engine, made at the first rollout
@@ -96,9 +101,22 @@ def make_rollout_func(game: Any, lookup: dict[str, int], cfg: RLConfig) -> Any:
             returns[t.episode] += t.reward
         out["episode_return"] = returns
         out["episode_success"] = [float(ep.success) for ep in ro.episodes]
+        if tokens is not None:
+            _count(tokens, trainer.accelerator, ro, out, cfg.beta > 0)
         return out
 
     return rollout_func
+
+
+def _count(tokens: TokenCount, accelerator: Any, ro: Rollout, out: dict[str, list[Any]], reference: bool) -> None:
+    """Add one rollout's tokens, summed over processes (every process plays its share at the same step)."""
+    import torch
+
+    trained = sum(len(p) + len(c) for p, c in zip(out["prompt_ids"], out["completion_ids"], strict=True))
+    local = torch.tensor([trained, ro.prompt_tokens + ro.generated_tokens], dtype=torch.float64)
+    counts = accelerator.reduce(local.to(accelerator.device), reduction="sum").cpu().tolist()
+    tokens.train += int(counts[0])
+    tokens.generation += int(counts[1]) + (int(counts[0]) if reference else 0)
 
 
 def _vllm_engine(engine: list[Any], cfg: RLConfig, accelerator: Any, sampling: Any) -> Any:
@@ -124,15 +142,19 @@ def episode_return_reward(completions: list[Any], episode_return: list[float], *
 
 
 def train_grpo(cfg: RLConfig) -> Any:
+    """Run GRPO from ``cfg.model``; resumes from the last complete checkpoint in ``cfg.output_dir``. Returns the
+    trainer. Like SFT, the output folder ends with the model, its tokenizer and ``gengap.json`` (compute)."""
     import os
+    from dataclasses import asdict
 
     import torch
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import GRPOConfig, GRPOTrainer
 
+    from gengap.core.checkpoint import write_meta
     from gengap.core.config import run_settings, save_config
     from gengap.core.io import guard_settings
     from gengap.models.registry import load
+    from gengap.train.callbacks import ComputeCallback, resume_point, train_to_the_end
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     game = cfg.make_game(cfg.split)
@@ -159,19 +181,25 @@ def train_grpo(cfg: RLConfig) -> Any:
         report_to=cfg.report_to,
         save_only_model=False,
     )
+    tokens = TokenCount()
+    compute = ComputeCallback(loaded.meta, {"kind": "rl-grpo", "model": cfg.model, "config": asdict(cfg)}, tokens)
     trainer = GRPOTrainer(
         model=loaded.model,
         reward_funcs=[episode_return_reward],
         args=args,
         train_dataset=dataset,
         processing_class=loaded.tokenizer,
-        rollout_func=make_rollout_func(game, lookup, cfg),
+        rollout_func=make_rollout_func(game, lookup, cfg, tokens),
         peft_config=cfg.lora_config() if cfg.use_peft else None,
+        callbacks=[compute],
     )
     guard_settings(Path(cfg.output_dir) / "gengap_run.json", run_settings(cfg, game))
     if trainer.accelerator.is_main_process:
         save_config(cfg, cfg.output_dir)
-    last = get_last_checkpoint(cfg.output_dir) if cfg.resume and Path(cfg.output_dir).is_dir() else None
-    trainer.train(resume_from_checkpoint=last)
+    train_to_the_end(trainer, resume_point(cfg.output_dir, trainer, cfg.resume), compute)
     trainer.save_model(cfg.output_dir)
+    if trainer.is_world_process_zero():
+        loaded.tokenizer.save_pretrained(cfg.output_dir)
+        write_meta(cfg.output_dir, compute.meta(trainer.state))  # last: the final files are complete
+    trainer.accelerator.wait_for_everyone()
     return trainer

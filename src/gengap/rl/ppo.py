@@ -28,7 +28,7 @@ from gengap.core.episode import episode_seed
 from gengap.core.io import guard_settings
 from gengap.models.processing import is_vision, text_tokenizer
 from gengap.rl.advantages import gae
-from gengap.rl.checkpoints import last_checkpoint, resume, save_checkpoint
+from gengap.rl.checkpoints import discard_partial, last_checkpoint, publish, resume, save_checkpoint
 from gengap.rl.config import RLConfig
 from gengap.rl.policy_model import (
     build_value_head,
@@ -74,11 +74,16 @@ def train_ppo(cfg: RLConfig) -> dict[str, Any]:
             settings["updates"] = cfg.updates
         guard_settings(out / "gengap_run.json", settings)
         save_config(cfg, out)  # `gengap rl --config <output_dir>/config.yaml` reruns or resumes it
+        discard_partial(out)
     accelerator.wait_for_everyone()
     last = last_checkpoint(out) if cfg.resume else None
     set_seed(cfg.seed + accelerator.process_index)
 
     learner, start_update, spent = _learner(cfg, loaded, accelerator, last)
+    if start_update > cfg.updates:
+        raise ValueError(
+            f"{out} already holds {start_update} updates; pass --updates {start_update} or more, or a new --output-dir"
+        )
     parent_compute = Compute.from_dict(loaded.meta.get("compute"))
     sampling = SamplingConfig(temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens)
     engine = _vllm_engine(cfg, sampling, accelerator) if cfg.rollout_backend == "vllm" else None
@@ -153,6 +158,10 @@ def train_ppo(cfg: RLConfig) -> dict[str, Any]:
             _save(cfg, accelerator, learner, loaded.meta, update + 1, spent, parent_compute)
     if log is not None:
         log.close()
+        if last is not None and start_update == cfg.updates:  # a crash after the last checkpoint: finish its copy
+            publish(last, out)
+            row = log.last_row()
+    accelerator.wait_for_everyone()
     return row
 
 

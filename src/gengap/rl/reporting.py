@@ -89,6 +89,10 @@ class RunLog:
         if self.trackers is not None:
             self.trackers.log({k: v for k, v in row.items() if isinstance(v, int | float)}, row["update"])
 
+    def last_row(self) -> dict[str, Any]:
+        """The row of the latest update logged (``{}`` for none): what a run that had nothing left to do returns."""
+        return max(read_jsonl(self.rows.path), key=lambda r: int(r.get("update", 0)), default={})
+
     def close(self) -> None:
         self.rows.close()
         if self.trackers is not None:

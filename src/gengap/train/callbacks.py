@@ -1,6 +1,7 @@
-"""Trainer callbacks: compute accounting beside every checkpoint, and a game's evaluation during training.
+"""Trainer callbacks: compute accounting beside every checkpoint, and a game's evaluation during training; and
+how a ``transformers.Trainer`` run resumes exactly after a crash (:func:`resume_point`, :func:`train_to_the_end`).
 
-Both work with any ``transformers.Trainer`` (so with TRL's trainers) and under ``accelerate launch``: only the
+All work with any ``transformers.Trainer`` (so with TRL's trainers) and under ``accelerate launch``: only the
 main process writes files.
 """
 
@@ -13,9 +14,12 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from gengap.core.checkpoint import write_meta
+from gengap.core.checkpoint import discard_after, last_complete_checkpoint, read_meta, write_meta
 from gengap.core.io import atomic_write_text, read_jsonl
-from gengap.train.compute import Compute, total_parameters, trainable_parameters, training_compute
+from gengap.train.compute import Compute, TokenCount, total_parameters, trainable_parameters, training_compute
+
+TRAINER_STATE = "trainer_state.json"
+"""The Trainer's own record in a checkpoint (step, tokens seen, log history), written just before ``gengap.json``."""
 
 
 class ComputeCallback(TrainerCallback):
@@ -25,19 +29,36 @@ class ComputeCallback(TrainerCallback):
     under LoRA; the trainable count is recorded beside it.
     """
 
-    def __init__(self, parent: dict[str, Any], run: dict[str, Any]) -> None:
+    def __init__(self, parent: dict[str, Any], run: dict[str, Any], tokens: TokenCount | None = None) -> None:
         self.parent = parent
         self.run = run
+        self.tokens = tokens
+        """Counted by the run itself (GRPO's rollouts); ``None``: the Trainer's ``num_input_tokens_seen``."""
         self.n_params = 0
         self.n_trainable = 0
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
         if model is not None:
-            self.n_params = total_parameters(model)
-            self.n_trainable = trainable_parameters(model)
+            self.measure(model)
+
+    def measure(self, model: Any) -> None:
+        """Count the model's parameters (done when training begins; a run that only finishes calls it itself)."""
+        self.n_params = total_parameters(model)
+        self.n_trainable = trainable_parameters(model)
+
+    def spent(self, state: Any) -> Compute:
+        """This run's compute so far: 6·N·D over the tokens the Trainer has seen (restored on resume)."""
+        if self.tokens is not None:
+            return self.tokens.compute(self.n_params)
+        return training_compute(self.n_params, int(state.num_input_tokens_seen))
+
+    def restore(self, checkpoint: Path) -> None:
+        """Resume the run's own token count from ``checkpoint`` (the Trainer restores its own)."""
+        if self.tokens is not None:
+            self.tokens.restore(read_meta(checkpoint).get("run_compute"))
 
     def meta(self, state: Any) -> dict[str, Any]:
-        own = training_compute(self.n_params, int(state.num_input_tokens_seen))
+        own = self.spent(state)
         before = Compute.from_dict(self.parent.get("compute"))
         return {
             **self.run,
@@ -53,6 +74,49 @@ class ComputeCallback(TrainerCallback):
     def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
         if state.is_world_process_zero:
             write_meta(Path(args.output_dir) / f"checkpoint-{state.global_step}", self.meta(state))
+
+
+def resume_point(output_dir: str | Path, trainer: Any, resume: bool) -> Path | None:
+    """The latest complete checkpoint of ``output_dir`` (``None``: start afresh); incomplete ones after it are
+    deleted by the main process.
+
+    ``transformers``' own ``get_last_checkpoint`` takes the highest-numbered folder even when a crash cut it
+    short (no optimiser state, no ``trainer_state.json``): the Trainer then fails, or silently restarts the
+    step count on loaded weights. Ours is complete once its ``gengap.json`` is written, after everything else.
+    """
+    if not resume:
+        return None
+    last = last_complete_checkpoint(output_dir, required=(TRAINER_STATE,))
+    if trainer.is_world_process_zero():
+        discard_after(output_dir, last)
+        if last is not None:
+            print(f"resuming from {last}", flush=True)
+    return last
+
+
+def train_to_the_end(trainer: Any, last: Path | None, compute: ComputeCallback) -> None:
+    """``trainer.train()``, resumed from ``last``, so that the run ends exactly where an uninterrupted one does.
+
+    Two things a plain resume gets wrong, fixed here. From a checkpoint at ``max_steps`` (a crash after the final
+    checkpoint, before the final model was written) the Trainer trains one more step than asked (121 of 120)
+    and counts its tokens: we restore that checkpoint instead. And TRL's SFT trainer restarts its logged
+    ``num_tokens`` at 0: we restore it from the tokens the checkpoint had seen.
+    """
+    from transformers import TrainerState
+
+    if last is None:
+        trainer.train()
+        return
+    state = json.loads((last / TRAINER_STATE).read_text())
+    compute.restore(last)
+    if int(state["global_step"]) >= trainer.args.max_steps:
+        trainer._load_from_checkpoint(str(last))
+        trainer.state = TrainerState.load_from_json(str(last / TRAINER_STATE))
+        compute.measure(trainer.model)
+        return
+    if hasattr(trainer, "_total_train_tokens"):  # TRL's SFTTrainer: the same count as num_input_tokens_seen
+        trainer._total_train_tokens = int(state.get("num_input_tokens_seen", 0))
+    trainer.train(resume_from_checkpoint=str(last))
 
 
 class EvalCallback(TrainerCallback):

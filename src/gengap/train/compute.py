@@ -48,6 +48,26 @@ class Compute:
         )
 
 
+@dataclass
+class TokenCount:
+    """Tokens a run has processed, for a trainer whose own count is not the compute's D (GRPO: the Trainer counts
+    prompts and generated answers once; training also reads the feedback turns, and generation re-reads each
+    turn's prompt). Kept in each checkpoint's ``run_compute`` and restored from it on resume."""
+
+    train: int = 0
+    """Tokens trained on (forward and backward): 6·N each."""
+    generation: int = 0
+    """Tokens processed while generating or in no-grad passes: 2·N each."""
+
+    def compute(self, n_params: int) -> Compute:
+        return training_compute(n_params, self.train).plus(generation_compute(n_params, self.generation))
+
+    def restore(self, run_compute: dict[str, Any] | None) -> None:
+        """Continue from a checkpoint's ``run_compute``."""
+        self.train = int((run_compute or {}).get("train_tokens", 0))
+        self.generation = int((run_compute or {}).get("generation_tokens", 0))
+
+
 def trainable_parameters(model: Any) -> int:
     """Parameters the optimiser updates (for a LoRA model: its adapters)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

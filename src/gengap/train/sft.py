@@ -1,8 +1,9 @@
 """Supervised fine-tuning on expert conversations with TRL's ``SFTTrainer``.
 
 Loss on assistant turns only (the chat template marks them), single- or multi-turn data, full fine-tuning or
-LoRA, checkpoints every ``save_steps`` with the tokens and FLOPs spent beside each, automatic resume from
-the last checkpoint, and the same script under ``accelerate launch`` with several processes.
+LoRA, checkpoints every ``save_steps`` with the tokens and FLOPs spent beside each, automatic and exact resume
+from the last complete checkpoint (:func:`~gengap.train.callbacks.train_to_the_end`), and the same script
+under ``accelerate launch`` with several processes.
 """
 
 from __future__ import annotations
@@ -110,11 +111,10 @@ def train(
     ``{"vision_tower": 0.2}``: a pretrained part that should move slower than the rest).
     """
     import torch
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
 
     from gengap.models.registry import load
-    from gengap.train.callbacks import ComputeCallback, EvalCallback
+    from gengap.train.callbacks import ComputeCallback, EvalCallback, resume_point, train_to_the_end
 
     if model is None:
         loaded = load(cfg.model)
@@ -177,10 +177,8 @@ def train(
     guard_settings(Path(cfg.output_dir) / "gengap_run.json", settings)
     if kind == "sft" and trainer.is_world_process_zero():
         save_config(cfg, cfg.output_dir)  # `gengap sft --config <output_dir>/config.yaml` reruns or resumes it
-    last = get_last_checkpoint(cfg.output_dir) if cfg.resume and Path(cfg.output_dir).is_dir() else None
-    if last and trainer.is_world_process_zero():
-        print(f"resuming from {last}", flush=True)
-    trainer.train(resume_from_checkpoint=last)
+    # The final files are rewritten from the last checkpoint whatever a crash left of them; gengap.json last.
+    train_to_the_end(trainer, resume_point(cfg.output_dir, trainer, cfg.resume), compute)
     trainer.save_model(cfg.output_dir)
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(cfg.output_dir)

@@ -20,7 +20,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from gengap.core.io import JsonlAppender, atomic_write_text, guard_settings, read_jsonl
+from gengap.core.io import JsonlAppender, guard_settings, keep_complete_units
 from gengap.virl.game import VIRL, VIRLEpisode
 from gengap.virl.policies import wrong_answer
 from gengap.virl.routes import Route
@@ -101,43 +101,50 @@ def write_dataset(
     order); every row keeps ``index`` (the route's place in the set) and ``seed`` (``game.episode(seed)`` replays
     it). The whole set is drawn before anything is written, so a district too small for ``n`` fails at once.
 
-    Resumable: the set is drawn again (it is deterministic), routes whose rows are all in the file are kept, and
-    the rows of a route cut short by an interruption (its last rows missing) are written again.
+    Resumable exactly: the set is drawn again (it is deterministic) and the file is cut back to its run of whole
+    routes ``0, 1, …`` (see :func:`~gengap.core.io.keep_complete_units`): a route's conversations count as whole
+    when they walk every point of its rail, and the last route on file, which a crash may have cut short, only
+    when its rows are exactly those the expert writes for it. Its rows are written again otherwise, so the file
+    ends as an uninterrupted run writes it. A file already holding more than ``n`` routes is refused.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown data kind {kind!r}; choose one of {KINDS}")
     out = Path(out)
     if out.suffix != ".jsonl":
         raise ValueError(f"V-IRL data is written as JSON lines; give a path ending in .jsonl, not {out}")
-    guard_settings(out.with_name(out.name + ".settings.json"), {"game": game.to_dict(), "seed": seed, "kind": kind})
+    guard_settings(
+        out.with_name(out.name + ".settings.json"),
+        {"game": game.to_dict(), "seed": seed, "kind": kind},
+        results=out,
+        flag="--out",
+    )
     plan = game.route_set(seed, n)
-    rows: dict[int, list[dict[str, Any]]] = {}
-    for row in read_jsonl(out):
-        rows.setdefault(row.get("index", -1), []).append(row)
-    done: set[int] = set()
-    for k, (_, route) in enumerate(plan):
-        have = rows.get(k, [])
-        if not have:
-            continue
-        written = {row.get("id", row.get("route_id")) for row in have}
+
+    def complete(k: int, rows: list[dict[str, Any]], last: bool) -> bool:
+        s, route = plan[k]
+        written = {row.get("id", row.get("route_id")) for row in rows}
         if written != {route.id}:
             raise ValueError(
                 f"{out} holds route {sorted(map(str, written))[0]} at index {k} where this version draws {route.id} "
                 "(it was written by another version); write to a new file"
             )
-        if len(have) >= (1 if kind == "routes" else len(route.rail)):
-            done.add(k)
-    partial = {k for k in rows if 0 <= k < len(plan) and k not in done}
-    if partial:  # an interrupted route: drop its rows, they are written again below
-        kept = [row for k, group in rows.items() if k not in partial for row in group]
-        atomic_write_text(out, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in kept))
+        if kind == "routes":
+            return len(rows) == 1
+        if not last:
+            return [row.get("point") for row in rows] == list(range(len(route.rail)))
+        pictures = [out.parent / image for row in rows for image in row.get("images", [])]
+        if not all(p.is_file() for p in pictures):
+            return False
+        expected = json.loads(json.dumps([{"index": k, **row} for row in expert_rows(game, s, kind, None, k, route)]))
+        return [{key: v for key, v in row.items() if key != "images"} for row in rows] == expected
+
+    done = keep_complete_units(out, n, complete, unit="routes")
     image_dir = out.parent / f"{out.stem}_images"
     with JsonlAppender(out) as sink:
-        for k, (s, route) in enumerate(tqdm(plan, desc=f"V-IRL {kind}", unit="route", disable=not progress)):
-            if k in done:
-                continue
+        bar = tqdm(plan[done:], desc=f"V-IRL {kind}", unit="route", disable=not progress, initial=done, total=n)
+        for k, (s, route) in enumerate(bar, start=done):
             if kind == "routes":
                 sink.write({"index": k, "seed": s, "split": game.split.name, **route.to_dict(game.split.actions)})
-            else:
-                sink.write_all({"index": k, **row} for row in expert_rows(game, s, kind, image_dir, k, route))
+            else:  # a route's conversations in one write, after its pictures: a crash rarely cuts them short
+                sink.write_all([{"index": k, **row} for row in expert_rows(game, s, kind, image_dir, k, route)])
     return out

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from gengap.core.episode import Message, StepResult, episode_seed, text_only
 from gengap.core.game import GameBase
+from gengap.core.lenient_json import clip_answer
 from gengap.virl.answer import claims_intersection
 from gengap.virl.prompts import STYLES, action_list, feedback_prompt, format_answer, observation_text, user_prompt
 from gengap.virl.routes import RailPoint, Route, RouteConfig, max_rail_points, route_for
@@ -33,7 +34,11 @@ class VIRLShowOptions:
     """What ``gengap show --game virl`` renders."""
 
     point: int = field(
-        default=-1, metadata={"help": "the route point whose street views to render (-1: the first intersection)"}
+        default=-1,
+        metadata={
+            "help": "the route point whose street views to render (-1: the first intersection)",
+            "bounds": "[-1, inf)",
+        },
     )
 
 
@@ -394,7 +399,7 @@ class VIRLEpisode:
         self.observation_correct.append(
             bool(observed and observed.strip()) and claims_intersection(observed) == point.intersection
         )
-        self.messages.append({"role": "assistant", "content": answer if isinstance(answer, str) else str(answer)})
+        self.messages.append({"role": "assistant", "content": clip_answer(answer)})
         reward = verdict.reward
         terminated = truncated = False
         if verdict.outcome is Outcome.CORRECT:

