@@ -175,3 +175,10 @@ def test_sft_on_virl_expert_data(tmp_path) -> None:
     trainer = train(cfg, model=model, tokenizer=tok, parent={})
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.3
+
+
+def test_data_that_truncation_empties_is_refused_before_the_folder_is_claimed(data, tmp_path) -> None:
+    # max_length 8 cuts every prompt before its answer: nothing is left to learn from.
+    with pytest.raises(ValueError, match="--max-length 8"):
+        run(data, tmp_path / "cut", 2, max_length=8)
+    assert not (tmp_path / "cut" / "gengap_run.json").exists()

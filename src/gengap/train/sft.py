@@ -170,6 +170,11 @@ def train(
         peft_config=peft_config,
         callbacks=cbs,
     )
+    if train_dataset is None and len(trainer.train_dataset) == 0:  # before the folder is claimed
+        raise ValueError(
+            f"no conversation in {', '.join(cfg.data)} keeps an answer within --max-length {cfg.max_length} tokens "
+            "(truncation removed them all); raise --max-length or write shorter data (e.g. --style compact)"
+        )
     # Resuming continues the same run: refuse when what shapes the weights (model, data, schedule) changed.
     settings = shaping(cfg)
     if parent.get("pretrain"):  # the base model's own corpus and architecture (built-in bases)
