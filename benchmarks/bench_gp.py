@@ -721,6 +721,17 @@ def rss_growth_mb(game: str, n: int, seed: int) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
+def rss_result(game: str, ctx: Context, note: str) -> Result:
+    """The table row of :func:`rss_growth_mb` (100k answers; fewer under ``--quick``), or its error."""
+    n = ctx.scaled(100_000, 20_000)
+    name = f"hostile: RSS growth after {n:,} distinct answers"
+    try:
+        grown = rss_growth_mb(game, n, ctx.seed)
+    except Exception as err:
+        return error_result(name, "MB", err, target=RSS_TARGET_MB)
+    return Result(name, "MB", grown, target=RSS_TARGET_MB, note=note, extra={"rss_growth_mb": grown})
+
+
 def _rss_mb() -> float:
     with open("/proc/self/status", encoding="ascii") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
@@ -839,22 +850,13 @@ def bench_hostile(ctx: Context) -> list[Result]:
         )
     )
 
-    n_rss = ctx.scaled(100_000, 20_000)
-    try:
-        grown = rss_growth_mb("gp", n_rss, ctx.seed)
-        results.append(
-            Result(
-                f"hostile: RSS growth after {n_rss:,} distinct answers",
-                "MB",
-                grown,
-                target=RSS_TARGET_MB,
-                note="fresh process, formulas of 4-11 numbers, nearly every one a new shape; "
-                "was 283 MB before issue 13",
-                extra={"rss_growth_mb": grown},
-            )
+    results.append(
+        rss_result(
+            "gp",
+            ctx,
+            "fresh process, formulas of 4-11 numbers, nearly every one a new shape; was 283 MB before issue 13",
         )
-    except Exception as err:
-        results.append(error_result("hostile: RSS growth", "MB", err, target=RSS_TARGET_MB))
+    )
 
     try:
         steps = ctx.scaled(400, 100)

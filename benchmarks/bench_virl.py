@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_gp import RSS_TARGET_MB, WORST_CASE_TARGET, fuzz_corpus, hostile_answers, rss_growth_mb, worst_case
+from bench_gp import WORST_CASE_TARGET, fuzz_corpus, hostile_answers, rss_result, worst_case
 from common import SINGLE_THREAD_NOTE, Context, Result, error_result, fmt_value, loop, measure
 
 from gengap.core.episode import episode_seed
@@ -187,21 +187,7 @@ def bench_hostile(ctx: Context) -> list[Result]:
         )
     except Exception as err:
         results.append(error_result("hostile: fuzzed answers/s", "rate", err))
-    n_rss = ctx.scaled(100_000, 20_000)
-    try:
-        grown = rss_growth_mb("virl", n_rss, ctx.seed)
-        results.append(
-            Result(
-                f"hostile: RSS growth after {n_rss:,} distinct answers",
-                "MB",
-                grown,
-                target=RSS_TARGET_MB,
-                note="fresh process",
-                extra={"rss_growth_mb": grown},
-            )
-        )
-    except Exception as err:
-        results.append(error_result("hostile: RSS growth", "MB", err, target=RSS_TARGET_MB))
+    results.append(rss_result("virl", ctx, "fresh process"))
     return results
 
 
