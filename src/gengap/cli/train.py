@@ -44,7 +44,7 @@ def check_pretrain_inputs(cfg: PretrainRunConfig) -> None:
     from gengap.models.registry import builtin_path, resolve
 
     if cfg.model != "tiny-lm":
-        resolve("smollm2-135m" if cfg.model == "smollm2-135m-vlm" else cfg.base)
+        resolve(cfg.language_base())
     if cfg.output_dir is None:
         check_output(builtin_path(cfg.model), "folder", "--output-dir (default: the model's cache folder)")
 
@@ -58,7 +58,7 @@ def pretrain(cfg: PretrainRunConfig):
 
     if cfg.model in ("tiny-vlm", "smollm2-135m-vlm"):
         return pretrain_vlm(
-            "smollm2-135m" if cfg.model == "smollm2-135m-vlm" else cfg.base,
+            cfg.language_base(),
             max_steps=cfg.max_steps or VISION_JOINT_STEPS,
             batch_size=cfg.batch_size or 16,
             learning_rate=cfg.learning_rate or 1e-3,

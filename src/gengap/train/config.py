@@ -138,6 +138,10 @@ class PretrainRunConfig:
                 f"--vision-skills: unknown skill(s) {', '.join(unknown)}; choose from {', '.join(VISION_SKILLS)}"
             )
 
+    def language_base(self) -> str:
+        """The language model a VLM is built around (SmolLM2 for its VLM, ``--base`` for tiny-vlm)."""
+        return "smollm2-135m" if self.model == "smollm2-135m-vlm" else self.base
+
     def weights(self) -> dict[str, float]:
         """``--corpus-weights`` as a dict (empty: the corpus defaults)."""
         if not self.corpus_weights:
